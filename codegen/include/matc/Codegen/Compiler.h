@@ -1,0 +1,79 @@
+//===- Compiler.h - matc as a library ---------------------------*- C++ -*-===//
+//
+// The compiler's C++ API: what `matc compile` does, callable from any
+// program. One Compiler owns one MLIRContext; diagnostics (with their IR
+// locations) and spec errors go to the stream given at construction.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MATC_CODEGEN_COMPILER_H
+#define MATC_CODEGEN_COMPILER_H
+
+#include "matc/spec/ModelSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+
+namespace matc {
+
+enum class EmitKind { Exe, Lib, Obj, Mlir, Llvm, Ptx };
+enum class Target { Cpu, Cuda };
+
+struct CompileOptions {
+  std::string specPath;
+  std::string outputPath;
+  /// A MIX (DESIGN.md section 3); unset means the spec's `matformer.mix`.
+  std::optional<std::string> mix;
+  /// Keep widths as run-time values: one binary for every MIX.
+  bool elastic = false;
+  Target target = Target::Cpu;
+  std::string cudaArch = "sm_90";
+  EmitKind emit = EmitKind::Exe;
+  bool bf16Weights = false;
+  bool train = false;
+  unsigned optLevel = 2;
+};
+
+/// Parses `text` ("exe", "mlir", ...); nullopt when it names nothing.
+std::optional<EmitKind> parseEmitKind(llvm::StringRef text);
+std::optional<Target> parseTarget(llvm::StringRef text);
+
+/// Every dialect matc's IR and pipelines use.
+void registerMatcDialects(mlir::DialectRegistry &registry);
+/// matc's own passes, for matc-opt and for textual pipelines.
+void registerMatcPasses();
+
+class Compiler {
+public:
+  explicit Compiler(llvm::raw_ostream &diagnostics = llvm::errs());
+  ~Compiler();
+
+  mlir::MLIRContext &getContext() { return context; }
+
+  /// The universal model of `spec`, straight from the importer.
+  mlir::OwningOpRef<mlir::ModuleOp> importModel(const spec::ModelSpec &spec,
+                                                const CompileOptions &options);
+
+  /// Imports `spec` and runs the matformer-level pipeline (specialize,
+  /// verify nesting). Null on failure, after reporting why.
+  mlir::OwningOpRef<mlir::ModuleOp>
+  buildSpecializedModel(const spec::ModelSpec &spec,
+                        const CompileOptions &options);
+
+  /// Everything `matc compile` does: read and validate the spec, build the
+  /// model, write `options.outputPath` (atomically). Returns success.
+  bool compile(const CompileOptions &options);
+
+private:
+  mlir::MLIRContext context;
+  llvm::raw_ostream &diagnostics;
+};
+
+} // namespace matc
+
+#endif

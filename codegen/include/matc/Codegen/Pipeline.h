@@ -1,0 +1,25 @@
+//===- Pipeline.h - matc's pass pipelines -----------------------*- C++ -*-===//
+#ifndef MATC_CODEGEN_PIPELINE_H
+#define MATC_CODEGEN_PIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+
+#include <string>
+
+namespace matc {
+
+struct MatFormerPipelineOptions {
+  /// MIX text; empty means the module's default mix.
+  std::string mix;
+  /// Keep widths dynamic instead of specializing.
+  bool elastic = false;
+};
+
+/// matformer -> specialized matformer: apply the MIX, check nesting,
+/// canonicalize. The first stage of every compile.
+void buildMatFormerPipeline(mlir::OpPassManager &pm,
+                            const MatFormerPipelineOptions &options);
+
+} // namespace matc
+
+#endif

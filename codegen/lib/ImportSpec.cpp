@@ -1,0 +1,158 @@
+//===- ImportSpec.cpp - model spec -> matformer IR -------------------------===//
+#include "matc/Codegen/ImportSpec.h"
+#include "matc/Dialect/MatFormer.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace matc::matformer;
+
+namespace {
+
+/// Emits the model one op at a time, declaring each weight on first use.
+class ModelImporter {
+public:
+  ModelImporter(MLIRContext &context, const matc::spec::ModelSpec &spec,
+                const matc::ImportOptions &options)
+      : spec(spec), builder(&context),
+        specLoc(FileLineColLoc::get(&context, options.sourceName, 1, 1)),
+        weightType(options.bf16Weights ? Type(builder.getBF16Type())
+                                       : Type(builder.getF32Type())) {}
+
+  OwningOpRef<ModuleOp> run() {
+    module = ModuleOp::create(specLoc);
+    if (!spec.defaultMix.empty())
+      module.get()->setAttr(kDefaultMixAttrName,
+                            builder.getStringAttr(spec.defaultMix));
+    int64_t hidden = spec.hiddenSize;
+    auto tokensType = RankedTensorType::get({ShapedType::kDynamic},
+                                            builder.getI32Type());
+    auto logitsType = activations(spec.vocabSize);
+    builder.setInsertionPointToEnd(module->getBody());
+    forward = func::FuncOp::create(
+        builder, specLoc, "forward",
+        builder.getFunctionType({tokensType}, {logitsType}));
+    Block *entry = forward.addEntryBlock();
+    builder.setInsertionPointToStart(entry);
+
+    Location embedLoc = named("model.embed_tokens");
+    Value table = weight("model.embed_tokens.weight",
+                         {spec.vocabSize, hidden}, embedLoc);
+    Value state = EmbedOp::create(builder, embedLoc, activations(hidden),
+                                  entry->getArgument(0), table);
+    for (int64_t layer = 0; layer < spec.numLayers; ++layer)
+      state = decoderLayer(layer, state);
+
+    Location headLoc = named("lm_head");
+    Value normed = rmsNorm(state, "model.norm.weight", named("model.norm"));
+    Value head = spec.tieWordEmbeddings
+                     ? table
+                     : weight("lm_head.weight", {spec.vocabSize, hidden},
+                              headLoc);
+    Value logits = LmHeadOp::create(builder, headLoc, logitsType, normed, head);
+    func::ReturnOp::create(builder, headLoc, logits);
+    return std::move(module);
+  }
+
+private:
+  RankedTensorType activations(int64_t features) {
+    return RankedTensorType::get({ShapedType::kDynamic, features},
+                                 builder.getF32Type());
+  }
+
+  Location named(const std::string &name) {
+    return NameLoc::get(builder.getStringAttr(name), specLoc);
+  }
+
+  /// Declares the checkpoint tensor `name` at module level and reads it here.
+  Value weight(const std::string &name, ArrayRef<int64_t> shape,
+               Location loc) {
+    auto type = RankedTensorType::get(shape, weightType);
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPoint(forward);
+      WeightOp::create(builder, named(name), name, type);
+    }
+    return GetWeightOp::create(builder, loc, type, name);
+  }
+
+  Value rmsNorm(Value input, const std::string &weightName, Location loc) {
+    Value scale = weight(weightName, {spec.hiddenSize}, loc);
+    return RmsNormOp::create(builder, loc, input.getType(), input, scale,
+                             builder.getF64FloatAttr(spec.rmsNormEps));
+  }
+
+  Value decoderLayer(int64_t layer, Value input) {
+    std::string prefix = "model.layers." + std::to_string(layer) + ".";
+    Location loc = named("model.layers." + std::to_string(layer));
+    auto op = DecoderLayerOp::create(builder, loc, input.getType(), input,
+                                     builder.getI64IntegerAttr(layer));
+    Block *body = builder.createBlock(&op.getBody(), {}, {input.getType()},
+                                      {loc});
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(body);
+    Value x = body->getArgument(0);
+
+    int64_t hidden = spec.hiddenSize, qDim = spec.numHeads * spec.headDim,
+            kvDim = spec.numKvHeads * spec.headDim;
+    Location attnLoc = named(prefix + "self_attn");
+    Value normed = rmsNorm(x, prefix + "input_layernorm.weight",
+                           named(prefix + "input_layernorm"));
+    Value attention = AttentionOp::create(
+        builder, attnLoc, normed.getType(), normed,
+        weight(prefix + "self_attn.q_proj.weight", {qDim, hidden}, attnLoc),
+        weight(prefix + "self_attn.k_proj.weight", {kvDim, hidden}, attnLoc),
+        weight(prefix + "self_attn.v_proj.weight", {kvDim, hidden}, attnLoc),
+        weight(prefix + "self_attn.o_proj.weight", {hidden, qDim}, attnLoc),
+        builder.getI64IntegerAttr(spec.numHeads),
+        builder.getI64IntegerAttr(spec.numKvHeads),
+        builder.getI64IntegerAttr(spec.headDim),
+        builder.getF64FloatAttr(spec.ropeTheta));
+    Value state = arith::AddFOp::create(builder, attnLoc, x, attention);
+
+    int64_t dff = spec.intermediateSize[layer];
+    if (dff > 0) {
+      Location mlpLoc = named(prefix + "mlp");
+      Value ffnIn = rmsNorm(state, prefix + "post_attention_layernorm.weight",
+                            named(prefix + "post_attention_layernorm"));
+      GranularitiesAttr granularities;
+      if (!spec.granularities.empty() && !spec.perLayerIntermediate)
+        granularities = GranularitiesAttr::get(builder.getContext(),
+                                               spec.granularities);
+      Activation act = spec.act == matc::spec::Activation::Silu
+                           ? Activation::silu
+                           : Activation::gelu_tanh;
+      Value ffn = NestedFfnOp::create(
+          builder, mlpLoc, ffnIn.getType(), ffnIn,
+          weight(prefix + "mlp.gate_proj.weight", {dff, hidden}, mlpLoc),
+          weight(prefix + "mlp.up_proj.weight", {dff, hidden}, mlpLoc),
+          weight(prefix + "mlp.down_proj.weight", {hidden, dff}, mlpLoc),
+          /*dynamic_width=*/Value(),
+          ActivationAttr::get(builder.getContext(), act), granularities,
+          /*static_width=*/IntegerAttr());
+      state = arith::AddFOp::create(builder, mlpLoc, state, ffn);
+    }
+    YieldOp::create(builder, loc, state);
+    return op.getResult();
+  }
+
+  const matc::spec::ModelSpec &spec;
+  OpBuilder builder;
+  Location specLoc;
+  Type weightType;
+  OwningOpRef<ModuleOp> module;
+  /// Weights are declared before it, in the order the model reads them.
+  func::FuncOp forward;
+};
+
+} // namespace
+
+OwningOpRef<ModuleOp> matc::importModelSpec(MLIRContext &context,
+                                            const spec::ModelSpec &spec,
+                                            const ImportOptions &options) {
+  context.loadDialect<MatFormerDialect, arith::ArithDialect,
+                      func::FuncDialect>();
+  return ModelImporter(context, spec, options).run();
+}

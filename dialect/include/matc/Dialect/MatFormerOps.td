@@ -1,0 +1,184 @@
+#ifndef MATC_DIALECT_MATFORMEROPS_TD
+#define MATC_DIALECT_MATFORMEROPS_TD
+
+include "matc/Dialect/MatFormerDialect.td"
+include "matc/Dialect/MatFormerAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+class MatFormer_Op<string mnemonic, list<Trait> traits = []>
+    : Op<MatFormer_Dialect, mnemonic, traits>;
+
+def MatFormer_Activations : RankedTensorOf<[AnyFloat]>;
+def MatFormer_Weight : RankedTensorOf<[AnyFloat]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def MatFormer_WeightOp : MatFormer_Op<"weight", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "a model parameter, named by its checkpoint tensor name";
+  let description = [{
+    Declares one tensor of the checkpoint. The runtime binds it to the
+    memory-mapped tensor of the same name; the compiler never sees its data.
+
+    ```mlir
+    matformer.weight @"model.norm.weight" : tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, TypeAttrOf<MatFormer_Weight>:$type);
+  let assemblyFormat = "$sym_name attr-dict `:` $type";
+}
+
+def MatFormer_GetWeightOp : MatFormer_Op<"get_weight", [Pure,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "reads a model parameter declared by `matformer.weight`";
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs MatFormer_Weight:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Model ops
+//===----------------------------------------------------------------------===//
+
+def MatFormer_EmbedOp : MatFormer_Op<"embed", [Pure]> {
+  let summary = "token embedding lookup: result[t] = table[tokens[t]]";
+  let arguments = (ins 1DTensorOf<[AnySignlessInteger]>:$tokens, MatFormer_Weight:$table);
+  let results = (outs MatFormer_Activations:$result);
+  let assemblyFormat = [{
+    $tokens `,` $table attr-dict `:` type($tokens) `,` type($table) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def MatFormer_RmsNormOp : MatFormer_Op<"rms_norm", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm over the last dimension: x * rsqrt(mean(x^2) + eps) * w";
+  let arguments = (ins MatFormer_Activations:$input, MatFormer_Weight:$weight, F64Attr:$epsilon);
+  let results = (outs MatFormer_Activations:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` `(` $epsilon `)` attr-dict `:` type($input) `,` type($weight)
+  }];
+  let hasVerifier = 1;
+}
+
+def MatFormer_AttentionOp : MatFormer_Op<"attention", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "causal grouped-query self-attention with RoPE, projections included";
+  let description = [{
+    `o_proj(softmax(mask(rope(q) rope(k)^T / sqrt(head_dim))) v)` with
+    q/k/v = input times the transposed projection weights, RoPE in the
+    rotate-half layout, query head j served by KV head
+    j / (num_heads / num_kv_heads). Row t of `input` sits at position t.
+  }];
+  let arguments = (ins MatFormer_Activations:$input,
+                       MatFormer_Weight:$wq, MatFormer_Weight:$wk,
+                       MatFormer_Weight:$wv, MatFormer_Weight:$wo,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
+                       F64Attr:$rope_theta);
+  let results = (outs MatFormer_Activations:$result);
+  let assemblyFormat = [{
+    $input `,` `q` $wq `,` `k` $wk `,` `v` $wv `,` `o` $wo
+    `heads` `(` $num_heads `,` $num_kv_heads `)` `head_dim` `(` $head_dim `)`
+    `rope_theta` `(` $rope_theta `)` attr-dict
+    `:` type($input) `,` type($wq) `,` type($wk) `,` type($wv) `,` type($wo)
+  }];
+  let hasVerifier = 1;
+}
+
+def MatFormer_NestedFfnOp : MatFormer_Op<"nested_ffn", [Pure,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "a gated FFN that uses only the first `width` of its hidden neurons";
+  let description = [{
+    `down[:, :w] (act(gate[:w] x) * up[:w] x)` where the weights hold the
+    universal d_ff neurons and w is the width chosen for this layer. The
+    width is one of:
+    - absent: not chosen yet (the importer's output; `matformer-specialize-mix` sets it);
+    - a static attribute, `width 128` (a specialized submodel; 0 removes the FFN);
+    - an SSA `index` value, `runtime_width %w` (elastic: chosen at run time).
+    `granularities` lists the widths the model was trained at, when known.
+
+    ```mlir
+    %y = matformer.nested_ffn %x, %gate, %up, %down act silu
+           granularities #matformer.granularities<[16, 32, 64, 128]> width 32
+           : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins MatFormer_Activations:$input,
+                       MatFormer_Weight:$gate, MatFormer_Weight:$up,
+                       MatFormer_Weight:$down,
+                       Optional<Index>:$dynamic_width,
+                       MatFormer_ActivationKind:$activation,
+                       OptionalAttr<MatFormer_GranularitiesAttr>:$granularities,
+                       OptionalAttr<ConfinedAttr<I64Attr, [IntNonNegative]>>:$static_width);
+  let results = (outs MatFormer_Activations:$result);
+  let assemblyFormat = [{
+    $input `,` $gate `,` $up `,` $down `act` $activation
+    (`granularities` $granularities^)?
+    (`width` $static_width^)? (`runtime_width` $dynamic_width^)? attr-dict
+    `:` type($input) `,` type($gate) `,` type($up) `,` type($down)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// d_ff of the universal weights: the most neurons this FFN can use.
+    int64_t getMaxWidth();
+    /// True once a width (static or dynamic) has been chosen.
+    bool hasWidth() { return getStaticWidth() || getDynamicWidth(); }
+  }];
+}
+
+def MatFormer_LmHeadOp : MatFormer_Op<"lm_head", [Pure]> {
+  let summary = "logits = input * weight^T over the vocabulary";
+  let arguments = (ins MatFormer_Activations:$input, MatFormer_Weight:$weight);
+  let results = (outs MatFormer_Activations:$result);
+  let assemblyFormat = [{
+    $input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Structure
+//===----------------------------------------------------------------------===//
+
+def MatFormer_DecoderLayerOp : MatFormer_Op<"decoder_layer", [
+    RecursiveMemoryEffects, SingleBlock,
+    AllTypesMatch<["input", "result"]>]> {
+  let summary = "one transformer block, the unit that Mix'n'Match can skip";
+  let description = [{
+    The body maps the hidden state (its block argument) to the next hidden
+    state. `index` is the layer's number in the universal checkpoint, kept
+    when earlier layers are skipped so weights keep their names.
+
+    ```mlir
+    %h1 = matformer.decoder_layer 0 (%h0) : tensor<?x64xf32> {
+    ^bb0(%x: tensor<?x64xf32>):
+      ...
+      matformer.yield %y : tensor<?x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins MatFormer_Activations:$input,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$index);
+  let results = (outs MatFormer_Activations:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $index `(` $input `)` attr-dict `:` type($input) $body
+  }];
+  let hasRegionVerifier = 1;
+}
+
+def MatFormer_YieldOp : MatFormer_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"DecoderLayerOp">]> {
+  let summary = "ends a decoder layer with its output hidden state";
+  let arguments = (ins MatFormer_Activations:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
+}
+
+#endif

@@ -1,0 +1,17 @@
+//===- Passes.h - matformer passes ------------------------------*- C++ -*-===//
+#ifndef MATC_PASSES_PASSES_H
+#define MATC_PASSES_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace matc {
+#define GEN_PASS_DECL
+#include "matc/Passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "matc/Passes/Passes.h.inc"
+} // namespace matc
+
+#endif

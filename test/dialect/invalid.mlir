@@ -1,0 +1,198 @@
+// RUN: matc-opt %s -split-input-file -verify-diagnostics
+
+func.func @missing_weight() {
+  // expected-error @+1 {{'model.norm.weight' does not name a matformer.weight}}
+  %w = matformer.get_weight @"model.norm.weight" : tensor<64xf32>
+  return
+}
+
+// -----
+
+matformer.weight @"model.norm.weight" : tensor<64xf32>
+func.func @weight_type_mismatch() {
+  // expected-error @+1 {{type 'tensor<32xf32>' differs from weight 'model.norm.weight' declared as 'tensor<64xf32>'}}
+  %w = matformer.get_weight @"model.norm.weight" : tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @weight_outside_module() {
+  // expected-error @+1 {{expects parent op 'builtin.module'}}
+  "matformer.weight"() {sym_name = "w", type = tensor<4xf32>} : () -> ()
+  return
+}
+
+// -----
+
+func.func @embed_width(%t: tensor<?xi32>, %table: tensor<256x64xf32>) {
+  // expected-error @+1 {{result must have shape [?, 64], got [?, 32]}}
+  %h = matformer.embed %t, %table : tensor<?xi32>, tensor<256x64xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @embed_tokens_count(%t: tensor<7xi32>, %table: tensor<256x64xf32>) {
+  // expected-error @+1 {{result must have shape [7, 64], got [8, 64]}}
+  %h = matformer.embed %t, %table : tensor<7xi32>, tensor<256x64xf32> -> tensor<8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_weight(%x: tensor<?x64xf32>, %w: tensor<32xf32>) {
+  // expected-error @+1 {{weight must have shape [64], got [32]}}
+  %y = matformer.rms_norm %x, %w eps(1.0e-5) : tensor<?x64xf32>, tensor<32xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_eps(%x: tensor<?x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{eps must be positive, got 0}}
+  %y = matformer.rms_norm %x, %w eps(0.0) : tensor<?x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_rank(%x: tensor<64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{input must be a rank-2 [tokens, features] tensor, got 'tensor<64xf32>'}}
+  %y = matformer.rms_norm %x, %w eps(1.0e-5) : tensor<64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_gqa(%x: tensor<?x64xf32>, %q: tensor<64x64xf32>, %k: tensor<48x64xf32>, %o: tensor<64x64xf32>) {
+  // expected-error @+1 {{num_kv_heads (3) must divide num_heads (4)}}
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(4, 3) head_dim(16) rope_theta(1.0e4)
+      : tensor<?x64xf32>, tensor<64x64xf32>, tensor<48x64xf32>, tensor<48x64xf32>, tensor<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_k_shape(%x: tensor<?x64xf32>, %q: tensor<64x64xf32>, %k: tensor<64x64xf32>, %v: tensor<32x64xf32>, %o: tensor<64x64xf32>) {
+  // expected-error @+1 {{k weight must have shape [32, 64], got [64, 64]}}
+  %y = matformer.attention %x, q %q, k %k, v %v, o %o heads(4, 2) head_dim(16) rope_theta(1.0e4)
+      : tensor<?x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_odd_head_dim(%x: tensor<?x60xf32>, %q: tensor<60x60xf32>, %o: tensor<60x60xf32>) {
+  // expected-error @+1 {{head_dim (15) must be even for rotate-half RoPE}}
+  %y = matformer.attention %x, q %q, k %q, v %q, o %o heads(4, 4) head_dim(15) rope_theta(1.0e4)
+      : tensor<?x60xf32>, tensor<60x60xf32>, tensor<60x60xf32>, tensor<60x60xf32>, tensor<60x60xf32>
+  return
+}
+
+// -----
+
+func.func @attention_heads_positive(%x: tensor<?x64xf32>, %q: tensor<64x64xf32>) {
+  // expected-error @+1 {{attribute 'num_heads' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %y = matformer.attention %x, q %q, k %q, v %q, o %q heads(0, 1) head_dim(16) rope_theta(1.0e4)
+      : tensor<?x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_width_too_large(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{width 256 exceeds d_ff of the weights (128)}}
+  %y = matformer.nested_ffn %x, %g, %g, %d act silu width 256
+      : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_granularity_mismatch(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{largest granularity (96) must equal d_ff of the weights (128)}}
+  %y = matformer.nested_ffn %x, %g, %g, %d act silu granularities <[16, 32, 96]> width 32
+      : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_granularities_not_increasing(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{granularity 2 is 32, expected it to be greater than 64 (strictly increasing)}}
+  %y = matformer.nested_ffn %x, %g, %g, %d act silu granularities <[16, 64, 32, 128]>
+      : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_down_shape(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>) {
+  // expected-error @+1 {{down weight must have shape [64, 128], got [128, 64]}}
+  %y = matformer.nested_ffn %x, %g, %g, %g act silu
+      : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_negative_width(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{attribute 'static_width' failed to satisfy constraint}}
+  %y = matformer.nested_ffn %x, %g, %g, %d act silu width -1
+      : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_unknown_activation(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'activation' [silu, gelu_tanh]}}
+  %y = matformer.nested_ffn %x, %g, %g, %d act relu
+      : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @lm_head_vocab(%x: tensor<?x64xf32>, %w: tensor<256x64xf32>) {
+  // expected-error @+1 {{result must have shape [?, 256], got [?, 128]}}
+  %y = matformer.lm_head %x, %w : tensor<?x64xf32>, tensor<256x64xf32> -> tensor<?x128xf32>
+  return
+}
+
+// -----
+
+func.func @layer_yield_type(%x: tensor<?x64xf32>, %y: tensor<?x32xf32>) {
+  %out = matformer.decoder_layer 0 (%x) : tensor<?x64xf32> {
+  ^bb0(%arg: tensor<?x64xf32>):
+    // expected-error @+1 {{yields 'tensor<?x32xf32>', expected the layer's hidden state type 'tensor<?x64xf32>'}}
+    matformer.yield %y : tensor<?x32xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @layer_block_argument(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{body must take one argument of type 'tensor<?x64xf32>' (the hidden state)}}
+  %out = matformer.decoder_layer 0 (%x) : tensor<?x64xf32> {
+  ^bb0(%arg: tensor<?x32xf32>):
+    matformer.yield %x : tensor<?x64xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_outside_layer(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{expects parent op 'matformer.decoder_layer'}}
+  matformer.yield %x : tensor<?x64xf32>
+}
+
+// -----
+
+// expected-error @+1 {{mix entry 1 is -3, expected a width >= 0 or skip}}
+func.func @bad_mix() attributes {mix = #matformer.mix<[64, -3]>} {
+  return
+}

@@ -1,0 +1,66 @@
+// RUN: matc-opt %s | FileCheck %s
+// Round trip: print, parse again, print the same.
+// RUN: matc-opt %s | matc-opt | FileCheck %s
+// RUN: matc-opt %s --mlir-print-op-generic | matc-opt | FileCheck %s
+
+// CHECK-LABEL: matformer.weight @model.embed_tokens.weight : tensor<256x64xf32>
+matformer.weight @"model.embed_tokens.weight" : tensor<256x64xf32>
+matformer.weight @"model.layers.0.input_layernorm.weight" : tensor<64xf32>
+matformer.weight @"model.layers.0.self_attn.q_proj.weight" : tensor<64x64xf32>
+// CHECK: matformer.weight @model.layers.0.self_attn.k_proj.weight : tensor<32x64xbf16>
+matformer.weight @"model.layers.0.self_attn.k_proj.weight" : tensor<32x64xbf16>
+matformer.weight @"model.layers.0.self_attn.v_proj.weight" : tensor<32x64xf32>
+matformer.weight @"model.layers.0.self_attn.o_proj.weight" : tensor<64x64xf32>
+matformer.weight @"model.layers.0.mlp.gate_proj.weight" : tensor<128x64xf32>
+matformer.weight @"model.layers.0.mlp.up_proj.weight" : tensor<128x64xf32>
+matformer.weight @"model.layers.0.mlp.down_proj.weight" : tensor<64x128xf32>
+
+// CHECK-LABEL: func.func @layer
+func.func @layer(%tokens: tensor<?xi32>, %w: index) -> tensor<?x256xf32> {
+  // CHECK: %[[TABLE:.*]] = matformer.get_weight @model.embed_tokens.weight : tensor<256x64xf32>
+  %table = matformer.get_weight @"model.embed_tokens.weight" : tensor<256x64xf32>
+  // CHECK: %[[H:.*]] = matformer.embed %{{.*}}, %[[TABLE]] : tensor<?xi32>, tensor<256x64xf32> -> tensor<?x64xf32>
+  %h = matformer.embed %tokens, %table : tensor<?xi32>, tensor<256x64xf32> -> tensor<?x64xf32>
+  // CHECK: matformer.decoder_layer 0(%[[H]]) : tensor<?x64xf32> {
+  %out = matformer.decoder_layer 0 (%h) : tensor<?x64xf32> {
+  // CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<?x64xf32>):
+  ^bb0(%x: tensor<?x64xf32>):
+    %ln = matformer.get_weight @"model.layers.0.input_layernorm.weight" : tensor<64xf32>
+    // CHECK: matformer.rms_norm %[[X]], %{{.*}} eps(1.000000e-05) : tensor<?x64xf32>, tensor<64xf32>
+    %n = matformer.rms_norm %x, %ln eps(1.0e-5) : tensor<?x64xf32>, tensor<64xf32>
+    %wq = matformer.get_weight @"model.layers.0.self_attn.q_proj.weight" : tensor<64x64xf32>
+    %wk = matformer.get_weight @"model.layers.0.self_attn.k_proj.weight" : tensor<32x64xbf16>
+    %wv = matformer.get_weight @"model.layers.0.self_attn.v_proj.weight" : tensor<32x64xf32>
+    %wo = matformer.get_weight @"model.layers.0.self_attn.o_proj.weight" : tensor<64x64xf32>
+    // CHECK: matformer.attention %{{.*}}, q %{{.*}}, k %{{.*}}, v %{{.*}}, o %{{.*}} heads(4, 2) head_dim(16) rope_theta(1.000000e+04)
+    %a = matformer.attention %n, q %wq, k %wk, v %wv, o %wo heads(4, 2) head_dim(16) rope_theta(1.0e4)
+        : tensor<?x64xf32>, tensor<64x64xf32>, tensor<32x64xbf16>, tensor<32x64xf32>, tensor<64x64xf32>
+    %r = arith.addf %x, %a : tensor<?x64xf32>
+    %g = matformer.get_weight @"model.layers.0.mlp.gate_proj.weight" : tensor<128x64xf32>
+    %u = matformer.get_weight @"model.layers.0.mlp.up_proj.weight" : tensor<128x64xf32>
+    %d = matformer.get_weight @"model.layers.0.mlp.down_proj.weight" : tensor<64x128xf32>
+    // Not specialized yet: no width.
+    // CHECK: matformer.nested_ffn %{{.*}} act silu granularities <[16, 32, 64, 128]> :
+    %f0 = matformer.nested_ffn %r, %g, %u, %d act silu granularities <[16, 32, 64, 128]>
+        : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+    // A static width.
+    // CHECK: matformer.nested_ffn %{{.*}} act gelu_tanh granularities <[16, 32, 64, 128]> width 32 :
+    %f1 = matformer.nested_ffn %f0, %g, %u, %d act gelu_tanh granularities <[16, 32, 64, 128]> width 32
+        : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+    // A run-time width, and no known granularities.
+    // CHECK: matformer.nested_ffn %{{.*}} act silu runtime_width %{{.*}} :
+    %f2 = matformer.nested_ffn %f1, %g, %u, %d act silu runtime_width %w
+        : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+    // CHECK: matformer.yield %{{.*}} : tensor<?x64xf32>
+    matformer.yield %f2 : tensor<?x64xf32>
+  }
+  // CHECK: matformer.lm_head %{{.*}}, %[[TABLE]] : tensor<?x64xf32>, tensor<256x64xf32> -> tensor<?x256xf32>
+  %logits = matformer.lm_head %out, %table : tensor<?x64xf32>, tensor<256x64xf32> -> tensor<?x256xf32>
+  return %logits : tensor<?x256xf32>
+}
+
+// CHECK-LABEL: func.func @attributes
+// CHECK-SAME: mix = #matformer.mix<[64, 0, skip, 128]>
+func.func @attributes() attributes {mix = #matformer.mix<[64, 0, skip, 128]>} {
+  return
+}

@@ -1,0 +1,134 @@
+//===- matc.cpp - the matc command line ------------------------------------===//
+//
+// A thin shell over the compiler library (matc/Codegen/Compiler.h). Exit
+// status: 0 success, 1 user error (message names the file, field or tensor),
+// 2 bad usage.
+//
+//===----------------------------------------------------------------------===//
+#include "InitWeights.h"
+#include "matc/Codegen/Compiler.h"
+#include "matc/spec/Diagnostics.h"
+#include "matc/spec/ModelSpec.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+enum ExitCode { kOk = 0, kUserError = 1, kUsageError = 2 };
+
+cl::SubCommand initCommand("init", "Write deterministic random weights for a spec");
+cl::SubCommand compileCommand("compile", "Compile a model spec and a Mix'n'Match choice");
+
+cl::opt<std::string> specPath(cl::Positional, cl::Required,
+                              cl::desc("<spec.json>"), cl::sub(initCommand),
+                              cl::sub(compileCommand));
+cl::opt<std::string> outputPath("o", cl::Required, cl::desc("Output file"),
+                                cl::value_desc("path"), cl::sub(initCommand),
+                                cl::sub(compileCommand));
+cl::opt<std::string> dtypeName("dtype", cl::desc("Weight dtype: f32 or bf16"),
+                               cl::init("f32"), cl::sub(initCommand),
+                               cl::sub(compileCommand));
+
+cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
+                       cl::sub(initCommand));
+
+cl::opt<std::string> mix("mix",
+                         cl::desc("Mix'n'Match choice (DESIGN.md section 3)"),
+                         cl::value_desc("MIX"), cl::sub(compileCommand));
+cl::opt<bool> elastic("elastic", cl::desc("One binary for every MIX"),
+                      cl::sub(compileCommand));
+cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
+                                cl::init("cpu"), cl::sub(compileCommand));
+cl::opt<std::string> cudaArch("cuda-arch", cl::desc("GPU architecture"),
+                              cl::init("sm_90"), cl::sub(compileCommand));
+cl::opt<std::string> emitName("emit",
+                              cl::desc("exe, lib, obj, mlir, llvm or ptx"),
+                              cl::init("exe"), cl::sub(compileCommand));
+cl::opt<bool> train("train", cl::desc("Add the train subcommand"),
+                    cl::sub(compileCommand));
+cl::opt<unsigned> optLevel("O", cl::Prefix, cl::desc("Optimization level 0-3"),
+                           cl::init(2), cl::sub(compileCommand));
+
+int usageError(const Twine &message) {
+  errs() << "matc: " << message << "\n";
+  return kUsageError;
+}
+
+std::optional<matc::spec::DType> parseDType(StringRef name) {
+  if (name == "f32")
+    return matc::spec::DType::F32;
+  if (name == "bf16")
+    return matc::spec::DType::BF16;
+  return std::nullopt;
+}
+
+int runInit() {
+  std::optional<matc::spec::DType> dtype = parseDType(dtypeName);
+  if (!dtype)
+    return usageError("--dtype must be f32 or bf16, got '" + dtypeName + "'");
+  matc::spec::Diagnostics diags(specPath);
+  std::optional<matc::spec::ModelSpec> spec =
+      matc::spec::loadModelSpec(specPath, diags);
+  if (spec) {
+    matc::spec::Diagnostics writeDiags(outputPath);
+    matc::writeInitialWeights(*spec, outputPath, seed, *dtype, writeDiags);
+    errs() << writeDiags.str();
+    if (writeDiags.hasErrors())
+      return kUserError;
+  }
+  errs() << diags.str();
+  return diags.hasErrors() ? kUserError : kOk;
+}
+
+int runCompile() {
+  matc::CompileOptions options;
+  options.specPath = specPath;
+  options.outputPath = outputPath;
+  if (mix.getNumOccurrences())
+    options.mix = mix;
+  options.elastic = elastic;
+  if (elastic && mix.getNumOccurrences())
+    return usageError("--mix and --elastic exclude each other");
+  std::optional<matc::Target> target = matc::parseTarget(targetName);
+  if (!target)
+    return usageError("--target must be cpu or cuda, got '" + targetName + "'");
+  options.target = *target;
+  options.cudaArch = cudaArch;
+  std::optional<matc::EmitKind> emit = matc::parseEmitKind(emitName);
+  if (!emit)
+    return usageError("--emit must be exe, lib, obj, mlir, llvm or ptx, got '" +
+                      emitName + "'");
+  options.emit = *emit;
+  std::optional<matc::spec::DType> dtype = parseDType(dtypeName);
+  if (!dtype)
+    return usageError("--dtype must be f32 or bf16, got '" + dtypeName + "'");
+  options.bf16Weights = *dtype == matc::spec::DType::BF16;
+  options.train = train;
+  if (optLevel > 3)
+    return usageError("-O must be 0, 1, 2 or 3");
+  options.optLevel = optLevel;
+
+  matc::Compiler compiler(errs());
+  return compiler.compile(options) ? kOk : kUserError;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM initLLVM(argc, argv);
+  std::string parseErrors;
+  raw_string_ostream parseErrorStream(parseErrors);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv, "matc: a compiler for MatFormer models\n",
+          &parseErrorStream)) {
+    errs() << parseErrors;
+    return kUsageError;
+  }
+  if (initCommand)
+    return runInit();
+  if (compileCommand)
+    return runCompile();
+  return usageError("expected a subcommand: init or compile (see --help)");
+}
