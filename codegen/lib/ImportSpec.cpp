@@ -89,10 +89,9 @@ private:
     Location loc = named("model.layers." + std::to_string(layer));
     auto op = DecoderLayerOp::create(builder, loc, input.getType(), input,
                                      builder.getI64IntegerAttr(layer));
+    OpBuilder::InsertionGuard guard(builder);
     Block *body = builder.createBlock(&op.getBody(), {}, {input.getType()},
                                       {loc});
-    OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPointToStart(body);
     Value x = body->getArgument(0);
 
     int64_t hidden = spec.hiddenSize, qDim = spec.numHeads * spec.headDim,
@@ -100,12 +99,13 @@ private:
     Location attnLoc = named(prefix + "self_attn");
     Value normed = rmsNorm(x, prefix + "input_layernorm.weight",
                            named(prefix + "input_layernorm"));
+    // One statement per weight: declarations follow the checkpoint's order.
+    Value wq = weight(prefix + "self_attn.q_proj.weight", {qDim, hidden}, attnLoc);
+    Value wk = weight(prefix + "self_attn.k_proj.weight", {kvDim, hidden}, attnLoc);
+    Value wv = weight(prefix + "self_attn.v_proj.weight", {kvDim, hidden}, attnLoc);
+    Value wo = weight(prefix + "self_attn.o_proj.weight", {hidden, qDim}, attnLoc);
     Value attention = AttentionOp::create(
-        builder, attnLoc, normed.getType(), normed,
-        weight(prefix + "self_attn.q_proj.weight", {qDim, hidden}, attnLoc),
-        weight(prefix + "self_attn.k_proj.weight", {kvDim, hidden}, attnLoc),
-        weight(prefix + "self_attn.v_proj.weight", {kvDim, hidden}, attnLoc),
-        weight(prefix + "self_attn.o_proj.weight", {hidden, qDim}, attnLoc),
+        builder, attnLoc, normed.getType(), normed, wq, wk, wv, wo,
         builder.getI64IntegerAttr(spec.numHeads),
         builder.getI64IntegerAttr(spec.numKvHeads),
         builder.getI64IntegerAttr(spec.headDim),
@@ -124,11 +124,11 @@ private:
       Activation act = spec.act == matc::spec::Activation::Silu
                            ? Activation::silu
                            : Activation::gelu_tanh;
+      Value gate = weight(prefix + "mlp.gate_proj.weight", {dff, hidden}, mlpLoc);
+      Value up = weight(prefix + "mlp.up_proj.weight", {dff, hidden}, mlpLoc);
+      Value down = weight(prefix + "mlp.down_proj.weight", {hidden, dff}, mlpLoc);
       Value ffn = NestedFfnOp::create(
-          builder, mlpLoc, ffnIn.getType(), ffnIn,
-          weight(prefix + "mlp.gate_proj.weight", {dff, hidden}, mlpLoc),
-          weight(prefix + "mlp.up_proj.weight", {dff, hidden}, mlpLoc),
-          weight(prefix + "mlp.down_proj.weight", {hidden, dff}, mlpLoc),
+          builder, mlpLoc, ffnIn.getType(), ffnIn, gate, up, down,
           /*dynamic_width=*/Value(),
           ActivationAttr::get(builder.getContext(), act), granularities,
           /*static_width=*/IntegerAttr());

@@ -114,15 +114,35 @@ int runCompile() {
   matc::Compiler compiler(errs());
   return compiler.compile(options) ? kOk : kUserError;
 }
+
+/// `--mix @file.json` is MIX syntax, but llvm::cl would read `@file.json` as
+/// a response file; `--mix=@file.json` keeps it a value.
+std::vector<std::string> protectMixFiles(int argc, char **argv) {
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    StringRef arg = argv[i];
+    if ((arg == "--mix" || arg == "-mix") && i + 1 < argc &&
+        argv[i + 1][0] == '@') {
+      args.push_back(arg.str() + "=" + argv[++i]);
+      continue;
+    }
+    args.push_back(arg.str());
+  }
+  return args;
+}
 } // namespace
 
 int main(int argc, char **argv) {
   InitLLVM initLLVM(argc, argv);
+  std::vector<std::string> args = protectMixFiles(argc, argv);
+  std::vector<const char *> argPointers;
+  for (const std::string &arg : args)
+    argPointers.push_back(arg.c_str());
   std::string parseErrors;
   raw_string_ostream parseErrorStream(parseErrors);
   if (!cl::ParseCommandLineOptions(
-          argc, argv, "matc: a compiler for MatFormer models\n",
-          &parseErrorStream)) {
+          static_cast<int>(argPointers.size()), argPointers.data(),
+          "matc: a compiler for MatFormer models\n", &parseErrorStream)) {
     errs() << parseErrors;
     return kUsageError;
   }
