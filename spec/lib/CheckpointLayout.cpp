@@ -1,0 +1,67 @@
+#include "matc/spec/Safetensors.h"
+
+#include <unordered_map>
+
+namespace matc::spec {
+
+std::vector<ExpectedTensor> expectedTensors(const ModelSpec &spec) {
+  int64_t hidden = spec.hiddenSize;
+  int64_t queryWidth = spec.numHeads * spec.headDim;
+  int64_t keyValueWidth = spec.numKvHeads * spec.headDim;
+  std::vector<ExpectedTensor> tensors;
+  tensors.push_back({"model.embed_tokens.weight", {spec.vocabSize, hidden}});
+  for (int64_t layer = 0; layer < spec.numLayers; ++layer) {
+    std::string prefix = "model.layers." + std::to_string(layer) + ".";
+    tensors.push_back({prefix + "input_layernorm.weight", {hidden}});
+    tensors.push_back(
+        {prefix + "self_attn.q_proj.weight", {queryWidth, hidden}});
+    tensors.push_back(
+        {prefix + "self_attn.k_proj.weight", {keyValueWidth, hidden}});
+    tensors.push_back(
+        {prefix + "self_attn.v_proj.weight", {keyValueWidth, hidden}});
+    tensors.push_back(
+        {prefix + "self_attn.o_proj.weight", {hidden, queryWidth}});
+    tensors.push_back({prefix + "post_attention_layernorm.weight", {hidden}});
+    int64_t width = spec.intermediateSize[layer];
+    if (width == 0)
+      continue;
+    tensors.push_back({prefix + "mlp.gate_proj.weight", {width, hidden}});
+    tensors.push_back({prefix + "mlp.up_proj.weight", {width, hidden}});
+    tensors.push_back({prefix + "mlp.down_proj.weight", {hidden, width}});
+  }
+  tensors.push_back({"model.norm.weight", {hidden}});
+  if (!spec.tieWordEmbeddings)
+    tensors.push_back({"lm_head.weight", {spec.vocabSize, hidden}});
+  return tensors;
+}
+
+bool checkCheckpoint(const SafetensorsHeader &header, const ModelSpec &spec,
+                     Diagnostics &diags) {
+  std::unordered_map<std::string, const TensorInfo *> byName;
+  for (const TensorInfo &tensor : header.tensors)
+    byName.emplace(tensor.name, &tensor);
+
+  std::size_t errorsBefore = diags.errorCount();
+  for (const ExpectedTensor &expected : expectedTensors(spec)) {
+    auto found = byName.find(expected.name);
+    if (found == byName.end()) {
+      diags.error(expected.name,
+                  "missing from the checkpoint (expected shape " +
+                      formatShape(expected.shape) + ")");
+      continue;
+    }
+    const TensorInfo &tensor = *found->second;
+    if (tensor.shape != expected.shape)
+      diags.error(expected.name, "shape " + formatShape(tensor.shape) +
+                                     " does not match the spec: expected " +
+                                     formatShape(expected.shape));
+    byName.erase(found);
+  }
+  // Report leftovers in file order, not hash order, so output is stable.
+  for (const TensorInfo &tensor : header.tensors)
+    if (byName.count(tensor.name))
+      diags.warning(tensor.name, "not used by the spec; ignored");
+  return diags.errorCount() == errorsBefore;
+}
+
+} // namespace matc::spec
