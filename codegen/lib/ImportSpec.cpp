@@ -23,6 +23,8 @@ public:
 
   OwningOpRef<ModuleOp> run() {
     module = ModuleOp::create(specLoc);
+    module.get()->setAttr(kMaxPositionsAttrName,
+                          builder.getI64IntegerAttr(spec.maxPositions));
     if (!spec.defaultMix.empty())
       module.get()->setAttr(kDefaultMixAttrName,
                             builder.getStringAttr(spec.defaultMix));
@@ -106,6 +108,7 @@ private:
     Value wo = weight(prefix + "self_attn.o_proj.weight", {hidden, qDim}, attnLoc);
     Value attention = AttentionOp::create(
         builder, attnLoc, normed.getType(), normed, wq, wk, wv, wo,
+        /*k_cache=*/Value(), /*v_cache=*/Value(), /*start_pos=*/Value(),
         builder.getI64IntegerAttr(spec.numHeads),
         builder.getI64IntegerAttr(spec.numKvHeads),
         builder.getI64IntegerAttr(spec.headDim),

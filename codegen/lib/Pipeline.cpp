@@ -2,6 +2,7 @@
 #include "matc/Codegen/Pipeline.h"
 #include "matc/Passes/Passes.h"
 
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -15,4 +16,37 @@ void matc::buildMatFormerPipeline(OpPassManager &pm,
   }
   pm.addPass(createVerifyNesting());
   pm.addPass(createCanonicalizerPass());
+}
+
+void matc::buildBindRuntimePipeline(OpPassManager &pm) {
+  pm.addPass(createBindRuntimeAbi());
+}
+
+/// Upstream passes by their mlir-opt names, so the pipeline reads the same
+/// here, in lit tests and on the command line.
+static constexpr const char *kCpuLowering =
+    "convert-matformer-to-linalg,"
+    "canonicalize,cse,"
+    "convert-elementwise-to-linalg,"
+    "linalg-fuse-elementwise-ops,"
+    "eliminate-empty-tensors,"
+    "one-shot-bufferize,"
+    "canonicalize,"
+    "buffer-deallocation-pipeline,"
+    "matc-memref-copy-to-linalg,"
+    "convert-linalg-to-loops,"
+    "convert-scf-to-cf,"
+    "expand-strided-metadata,"
+    "lower-affine,"
+    "finalize-memref-to-llvm,"
+    "convert-math-to-llvm,"
+    "convert-math-to-libm,"
+    "convert-arith-to-llvm,"
+    "convert-index-to-llvm,"
+    "convert-cf-to-llvm,"
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+    "reconcile-unrealized-casts";
+
+LogicalResult matc::buildCpuLoweringPipeline(OpPassManager &pm) {
+  return parsePassPipeline(kCpuLowering, pm);
 }

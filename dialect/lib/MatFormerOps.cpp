@@ -136,7 +136,36 @@ LogicalResult AttentionOp::verify() {
       failed(checkShape(*this, getWv(), "v weight", {kvHeads * headDim, *hidden})) ||
       failed(checkShape(*this, getWo(), "o weight", {*hidden, heads * headDim})))
     return failure();
+  Value kCache = getKCache(), vCache = getVCache();
+  if (!kCache && !vCache && !getStartPos())
+    return success();
+  if (!kCache || !vCache || !getStartPos())
+    return emitOpError() << "kv_cache needs both caches and a start position";
+  for (auto [cache, role] : {std::pair(kCache, "k cache"), std::pair(vCache, "v cache")}) {
+    auto type = cast<MemRefType>(cache.getType());
+    if (!sizesAgree(type.getDimSize(1), kvHeads) ||
+        !sizesAgree(type.getDimSize(2), headDim))
+      return emitOpError() << role << " must have shape [max_positions, "
+                           << kvHeads << ", " << headDim << "], got "
+                           << formatShape(type.getShape());
+  }
+  if (kCache.getType() != vCache.getType())
+    return emitOpError() << "k and v caches must have the same type";
   return success();
+}
+
+void AttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // Reads earlier positions and appends this call's K/V.
+  if (!hasKvCache())
+    return;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (operand.get() != getKCache() && operand.get() != getVCache())
+      continue;
+    effects.emplace_back(MemoryEffects::Read::get(), &operand);
+    effects.emplace_back(MemoryEffects::Write::get(), &operand);
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -20,6 +20,14 @@ struct MatFormerPipelineOptions {
 void buildMatFormerPipeline(mlir::OpPassManager &pm,
                             const MatFormerPipelineOptions &options);
 
+/// Specialized matformer -> the runtime's entry point, still in matformer
+/// ops (`matformer-bind-runtime-abi`).
+void buildBindRuntimePipeline(mlir::OpPassManager &pm);
+
+/// The runtime entry point -> LLVM dialect for the host CPU: lower to
+/// linalg on tensors, fuse elementwise ops, bufferize, loops, LLVM.
+mlir::LogicalResult buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+
 } // namespace matc
 
 #endif

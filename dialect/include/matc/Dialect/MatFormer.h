@@ -26,6 +26,8 @@ namespace matc::matformer {
 constexpr llvm::StringLiteral kMixAttrName = "matformer.mix";
 /// Module attribute holding the spec's default MIX text (`matformer.mix` in the spec).
 constexpr llvm::StringLiteral kDefaultMixAttrName = "matformer.default_mix";
+/// Module attribute: the longest sequence (max_position_embeddings).
+constexpr llvm::StringLiteral kMaxPositionsAttrName = "matformer.max_positions";
 } // namespace matc::matformer
 
 #endif

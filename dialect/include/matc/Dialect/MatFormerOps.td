@@ -65,18 +65,28 @@ def MatFormer_RmsNormOp : MatFormer_Op<"rms_norm", [Pure,
   let hasVerifier = 1;
 }
 
-def MatFormer_AttentionOp : MatFormer_Op<"attention", [Pure,
-    AllTypesMatch<["input", "result"]>]> {
+def MatFormer_AttentionOp : MatFormer_Op<"attention", [
+    AttrSizedOperandSegments, AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "causal grouped-query self-attention with RoPE, projections included";
   let description = [{
     `o_proj(softmax(mask(rope(q) rope(k)^T / sqrt(head_dim))) v)` with
     q/k/v = input times the transposed projection weights, RoPE in the
     rotate-half layout, query head j served by KV head
-    j / (num_heads / num_kv_heads). Row t of `input` sits at position t.
+    j / (num_heads / num_kv_heads).
+
+    Without a cache, row t of `input` sits at position t and attends to rows
+    0..t. With `kv_cache(%k, %v) at %start`, row t sits at position
+    start + t: its K/V are written to cache rows start + t, and it attends to
+    cache rows 0..start + t (the earlier rows hold the K/V of previous
+    calls). Each cache is a [max_positions, num_kv_heads, head_dim] buffer.
   }];
   let arguments = (ins MatFormer_Activations:$input,
                        MatFormer_Weight:$wq, MatFormer_Weight:$wk,
                        MatFormer_Weight:$wv, MatFormer_Weight:$wo,
+                       Optional<MemRefRankOf<[F32], [3]>>:$k_cache,
+                       Optional<MemRefRankOf<[F32], [3]>>:$v_cache,
+                       Optional<Index>:$start_pos,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_heads,
                        ConfinedAttr<I64Attr, [IntPositive]>:$num_kv_heads,
                        ConfinedAttr<I64Attr, [IntPositive]>:$head_dim,
@@ -85,10 +95,15 @@ def MatFormer_AttentionOp : MatFormer_Op<"attention", [Pure,
   let assemblyFormat = [{
     $input `,` `q` $wq `,` `k` $wk `,` `v` $wv `,` `o` $wo
     `heads` `(` $num_heads `,` $num_kv_heads `)` `head_dim` `(` $head_dim `)`
-    `rope_theta` `(` $rope_theta `)` attr-dict
+    `rope_theta` `(` $rope_theta `)`
+    (`kv_cache` `(` $k_cache^ `,` $v_cache `)` `at` $start_pos)? attr-dict
     `:` type($input) `,` type($wq) `,` type($wk) `,` type($wv) `,` type($wo)
+    (`,` type($k_cache)^ `,` type($v_cache))?
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool hasKvCache() { return getKCache() != nullptr; }
+  }];
 }
 
 def MatFormer_NestedFfnOp : MatFormer_Op<"nested_ffn", [Pure,

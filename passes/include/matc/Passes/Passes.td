@@ -37,4 +37,50 @@ def VerifyNesting : Pass<"matformer-verify-nesting", "mlir::ModuleOp"> {
   ];
 }
 
+def BindRuntimeAbi : Pass<"matformer-bind-runtime-abi", "mlir::ModuleOp"> {
+  let summary = "Turn `@forward` into the entry point the runtime calls";
+  let description = [{
+    Replaces `func.func @forward(tensor<?xi32>) -> tensor<?xVxf32>` with
+    `func.func @matc_forward_impl(%num_tokens: index, %start_pos: index,
+    %tokens: memref<P x i32>, %logits: memref<P x V x f32>,
+    %k_cache, %v_cache: memref<L x P x KV x D x f32>, %weights...)`, with
+    P = max positions and L = layers kept. Every memref has a static shape,
+    so the runtime passes plain pointers. Weights become arguments in the
+    order the model first reads them (recorded in `matformer.abi.weights`),
+    and each attention gets its layer's slice of the caches.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def ConvertMatFormerToLinalg
+    : Pass<"convert-matformer-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower matformer ops to linalg, tensor, arith and math";
+  let description = [{
+    Each op becomes linalg.generic ops on tensors: matmuls against [out, in]
+    weights, RMSNorm as a reduction and a scale, RoPE on the two halves of
+    each head, causal softmax attention over the KV cache, and the nested FFN
+    as matmuls on `tensor.extract_slice` views of the universal weights
+    (offset 0, the width static or an SSA value), so no weight is copied.
+    Decoder layers are inlined. Weights must already be values
+    (`matformer-bind-runtime-abi`, or function arguments in tests).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    Bufferization copies with `memref.copy`, whose LLVM lowering calls
+    `memrefCopy` from MLIR's runner-utils library for strided views (the KV
+    cache slices). As `linalg.copy` the copy becomes loops in the generated
+    code, and compiled models need no MLIR library at run time.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif

@@ -1,0 +1,152 @@
+//===- BindRuntimeAbi.cpp - @forward -> the runtime's entry point ----------===//
+#include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
+
+namespace matc {
+#define GEN_PASS_DEF_BINDRUNTIMEABI
+#include "matc/Passes/Passes.h.inc"
+} // namespace matc
+
+using namespace mlir;
+using namespace matc::matformer;
+
+namespace {
+
+/// A read-only tensor view of a memref the runtime owns.
+Value viewAsTensor(OpBuilder &b, Location loc, Value memref) {
+  auto type = cast<MemRefType>(memref.getType());
+  auto tensorType = RankedTensorType::get(type.getShape(), type.getElementType());
+  return bufferization::ToTensorOp::create(b, loc, tensorType, memref,
+                                           /*restrict=*/true,
+                                           /*writable=*/false);
+}
+
+struct BindRuntimeAbiPass
+    : matc::impl::BindRuntimeAbiBase<BindRuntimeAbiPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!forward || forward.getNumArguments() != 1 ||
+        forward.getNumResults() != 1) {
+      module.emitError() << "expected func.func @forward(tensor<?xi32>) -> "
+                            "tensor<?xVxf32> to bind to the runtime";
+      return signalPassFailure();
+    }
+    auto maxPositions = module->getAttrOfType<IntegerAttr>(kMaxPositionsAttrName);
+    if (!maxPositions) {
+      module.emitError() << "missing " << kMaxPositionsAttrName;
+      return signalPassFailure();
+    }
+    int64_t positions = maxPositions.getInt();
+
+    bool ok = true;
+    forward.walk([&](NestedFfnOp ffn) {
+      if (!ffn.hasWidth()) {
+        ffn.emitOpError() << "has no width: apply a MIX "
+                             "(matformer-specialize-mix) first";
+        ok = false;
+      }
+    });
+    SmallVector<AttentionOp> attentions;
+    forward.walk([&](AttentionOp op) { attentions.push_back(op); });
+    llvm::MapVector<StringAttr, RankedTensorType> weights;
+    forward.walk([&](GetWeightOp read) {
+      weights.insert({read.getNameAttr().getAttr(), read.getType()});
+    });
+    if (!ok)
+      return signalPassFailure();
+
+    int64_t kvHeads = 1, headDim = 1;
+    if (!attentions.empty()) {
+      kvHeads = attentions.front().getNumKvHeads();
+      headDim = attentions.front().getHeadDim();
+    }
+    auto logitsType = cast<RankedTensorType>(forward.getResultTypes()[0]);
+    int64_t vocab = logitsType.getDimSize(1);
+    MLIRContext *context = &getContext();
+    Type f32 = Float32Type::get(context), index = IndexType::get(context);
+    auto cacheType = MemRefType::get(
+        {static_cast<int64_t>(attentions.size()), positions, kvHeads, headDim},
+        f32);
+    SmallVector<Type> argTypes = {
+        index, index, MemRefType::get({positions}, IntegerType::get(context, 32)),
+        MemRefType::get({positions, vocab}, f32), cacheType, cacheType};
+    for (auto &[name, type] : weights)
+      argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
+
+    OpBuilder b(context);
+    b.setInsertionPoint(forward);
+    Location loc = forward.getLoc();
+    auto entry = func::FuncOp::create(b, loc, "matc_forward_impl",
+                                      b.getFunctionType(argTypes, {}));
+    Block *body = entry.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Value numTokens = body->getArgument(0), startPos = body->getArgument(1);
+    Value tokensBuffer = body->getArgument(2), logitsBuffer = body->getArgument(3);
+    Value kCache = body->getArgument(4), vCache = body->getArgument(5);
+
+    IRMapping mapping;
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    Value tokens = viewAsTensor(
+        b, loc,
+        memref::SubViewOp::create(b, loc, tokensBuffer, {zero}, {numTokens},
+                                  {one}));
+    mapping.map(forward.getArgument(0), tokens);
+    llvm::DenseMap<StringAttr, Value> weightTensors;
+    for (auto [i, entryWeight] : llvm::enumerate(weights))
+      weightTensors[entryWeight.first] =
+          viewAsTensor(b, loc, body->getArgument(6 + i));
+
+    for (Operation &op : forward.getBody().front().without_terminator())
+      b.clone(op, mapping);
+    auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+    Value logits = mapping.lookup(ret.getOperand(0));
+    Value logitsView = memref::SubViewOp::create(
+        b, loc, logitsBuffer, {zero, zero}, {numTokens, b.getIndexAttr(vocab)},
+        {one, one});
+    bufferization::MaterializeInDestinationOp::create(
+        b, loc, TypeRange(), logits, logitsView, /*restrict=*/true,
+        /*writable=*/true);
+    func::ReturnOp::create(b, loc);
+
+    entry.walk([&](GetWeightOp read) {
+      read.replaceAllUsesWith(weightTensors.lookup(read.getNameAttr().getAttr()));
+      read.erase();
+    });
+    int64_t layer = 0;
+    entry.walk([&](AttentionOp attention) {
+      OpBuilder at(attention);
+      auto cacheSlice = [&](Value cache) -> Value {
+        SmallVector<OpFoldResult> offsets = {at.getIndexAttr(layer), zero, zero, zero};
+        SmallVector<OpFoldResult> sizes = {one, at.getIndexAttr(positions),
+                                           at.getIndexAttr(kvHeads),
+                                           at.getIndexAttr(headDim)};
+        SmallVector<OpFoldResult> strides(4, one);
+        auto sliceType = memref::SubViewOp::inferRankReducedResultType(
+            {positions, kvHeads, headDim}, cacheType, offsets, sizes, strides);
+        return memref::SubViewOp::create(at, attention.getLoc(),
+                                         cast<MemRefType>(sliceType), cache,
+                                         offsets, sizes, strides);
+      };
+      Value kSlice = cacheSlice(kCache), vSlice = cacheSlice(vCache);
+      attention.getKCacheMutable().assign(kSlice);
+      attention.getVCacheMutable().assign(vSlice);
+      attention.getStartPosMutable().assign(startPos);
+      ++layer;
+    });
+
+    SmallVector<Attribute> names;
+    for (auto &[name, type] : weights)
+      names.push_back(name);
+    module->setAttr("matformer.abi.weights", b.getArrayAttr(names));
+    forward.erase();
+    for (WeightOp weight : llvm::make_early_inc_range(module.getOps<WeightOp>()))
+      weight.erase();
+  }
+};
+
+} // namespace

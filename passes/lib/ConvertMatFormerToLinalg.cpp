@@ -1,0 +1,245 @@
+//===- ConvertMatFormerToLinalg.cpp - matformer -> linalg on tensors -------===//
+#include "LinalgBuilders.h"
+#include "LowerAttention.h"
+#include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace matc {
+#define GEN_PASS_DEF_CONVERTMATFORMERTOLINALG
+#include "matc/Passes/Passes.h.inc"
+} // namespace matc
+
+using namespace mlir;
+using namespace matc::matformer;
+using matc::dimSize;
+using matc::filledTensor;
+using matc::matmulTransposedB;
+using matc::toF32;
+
+namespace {
+using utils::IteratorType;
+
+Value constantF32(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32Type(),
+                                   b.getF32FloatAttr(static_cast<float>(value)));
+}
+
+/// result[t, :] = table[tokens[t], :]
+struct LowerEmbed : OpRewritePattern<EmbedOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EmbedOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value table = op.getTable();
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc,
+        {dimSize(rewriter, loc, op.getTokens(), 0), dimSize(rewriter, loc, table, 1)},
+        rewriter.getF32Type());
+    MLIRContext *context = rewriter.getContext();
+    AffineExpr t, h;
+    bindDims(context, t, h);
+    auto lookup = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), ValueRange{op.getTokens()}, ValueRange{init},
+        matc::indexingMaps(context, {{t}, {t, h}}),
+        {IteratorType::parallel, IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value row = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          Value column = linalg::IndexOp::create(b, l, 1);
+          Value element = tensor::ExtractOp::create(b, l, table, ValueRange{row, column});
+          linalg::YieldOp::create(b, l, toF32(b, l, element));
+        });
+    rewriter.replaceOp(op, lookup.getResult(0));
+    return success();
+  }
+};
+
+/// x * rsqrt(mean(x^2) + eps) * w, in f32.
+struct LowerRmsNorm : OpRewritePattern<RmsNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RmsNormOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    Value x = op.getInput();
+    int64_t hidden = op.getInput().getType().getDimSize(1);
+    AffineExpr t, h;
+    bindDims(context, t, h);
+    Value sumInit = filledTensor(rewriter, loc, {dimSize(rewriter, loc, x, 0)},
+                                 rewriter.getF32Type(), 0.0);
+    Value sumSquares =
+        linalg::GenericOp::create(
+            rewriter, loc, sumInit.getType(), ValueRange{x}, ValueRange{sumInit},
+            matc::indexingMaps(context, {{t, h}, {t}}),
+            {IteratorType::parallel, IteratorType::reduction},
+            [](OpBuilder &b, Location l, ValueRange args) {
+              Value square = arith::MulFOp::create(b, l, args[0], args[0]);
+              linalg::YieldOp::create(
+                  b, l, arith::AddFOp::create(b, l, args[1], square).getResult());
+            })
+            .getResult(0);
+    Value out = tensor::EmptyOp::create(
+        rewriter, loc, {dimSize(rewriter, loc, x, 0), rewriter.getIndexAttr(hidden)},
+        rewriter.getF32Type());
+    double eps = op.getEpsilon().convertToDouble();
+    auto normalize = linalg::GenericOp::create(
+        rewriter, loc, out.getType(), ValueRange{x, sumSquares, op.getWeight()},
+        ValueRange{out},
+        matc::indexingMaps(context, {{t, h}, {t}, {h}, {t, h}}),
+        {IteratorType::parallel, IteratorType::parallel},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = arith::DivFOp::create(b, l, args[1], constantF32(b, l, hidden));
+          Value shifted = arith::AddFOp::create(b, l, mean, constantF32(b, l, eps));
+          Value inverse = math::RsqrtOp::create(b, l, shifted);
+          Value scaled = arith::MulFOp::create(b, l, args[0], inverse);
+          linalg::YieldOp::create(
+              b, l, arith::MulFOp::create(b, l, scaled, toF32(b, l, args[2])).getResult());
+        });
+    rewriter.replaceOp(op, normalize.getResult(0));
+    return success();
+  }
+};
+
+/// The gated activation of one neuron.
+Value activate(OpBuilder &b, Location l, Activation act, Value x) {
+  Value one = constantF32(b, l, 1.0);
+  if (act == Activation::silu) {
+    Value negated = arith::NegFOp::create(b, l, x);
+    Value denominator = arith::AddFOp::create(b, l, one, math::ExpOp::create(b, l, negated));
+    return arith::DivFOp::create(b, l, x, denominator);
+  }
+  // gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  Value cube = arith::MulFOp::create(b, l, x, arith::MulFOp::create(b, l, x, x));
+  Value inner = arith::AddFOp::create(
+      b, l, x, arith::MulFOp::create(b, l, constantF32(b, l, 0.044715), cube));
+  Value scaled = arith::MulFOp::create(
+      b, l, constantF32(b, l, std::sqrt(2.0 / M_PI)), inner);
+  Value gate = arith::AddFOp::create(b, l, one, math::TanhOp::create(b, l, scaled));
+  return arith::MulFOp::create(
+      b, l, arith::MulFOp::create(b, l, constantF32(b, l, 0.5), x), gate);
+}
+
+/// down[:, :w] (act(gate[:w] x) * up[:w] x) on views of the universal
+/// weights: slicing at offset 0 is free, static or dynamic w alike.
+struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NestedFfnOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    if (!op.hasWidth())
+      return rewriter.notifyMatchFailure(op, "no width chosen");
+    Value x = op.getInput();
+    int64_t hidden = op.getInput().getType().getDimSize(1);
+    OpFoldResult tokens = dimSize(rewriter, loc, x, 0);
+    if (op.getStaticWidth() && *op.getStaticWidth() == 0) {
+      rewriter.replaceOp(op, filledTensor(rewriter, loc,
+                                          {tokens, rewriter.getIndexAttr(hidden)},
+                                          rewriter.getF32Type(), 0.0));
+      return success();
+    }
+    OpFoldResult width = op.getDynamicWidth()
+                             ? OpFoldResult(op.getDynamicWidth())
+                             : OpFoldResult(rewriter.getIndexAttr(*op.getStaticWidth()));
+    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1),
+                 hiddenSize = rewriter.getIndexAttr(hidden);
+    auto rows = [&](Value weight) -> Value {
+      return tensor::ExtractSliceOp::create(rewriter, loc, weight, {zero, zero},
+                                            {width, hiddenSize}, {one, one});
+    };
+    Value gate = matmulTransposedB(rewriter, loc, x, rows(op.getGate()));
+    Value up = matmulTransposedB(rewriter, loc, x, rows(op.getUp()));
+    auto gatedType = cast<RankedTensorType>(gate.getType());
+    Value gatedInit = tensor::EmptyOp::create(
+        rewriter, loc, {tokens, dimSize(rewriter, loc, gate, 1)},
+        gatedType.getElementType());
+    Activation act = op.getActivation();
+    auto identity = rewriter.getMultiDimIdentityMap(2);
+    Value gated =
+        linalg::GenericOp::create(
+            rewriter, loc, gatedType, ValueRange{gate, up}, ValueRange{gatedInit},
+            SmallVector<AffineMap>(3, identity),
+            {IteratorType::parallel, IteratorType::parallel},
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, l,
+                  arith::MulFOp::create(b, l, activate(b, l, act, args[0]), args[1])
+                      .getResult());
+            })
+            .getResult(0);
+    Value downColumns = tensor::ExtractSliceOp::create(
+        rewriter, loc, op.getDown(), {zero, zero}, {hiddenSize, width}, {one, one});
+    Value out = matmulTransposedB(rewriter, loc, gated, downColumns);
+    if (out.getType() != op.getType())
+      out = tensor::CastOp::create(rewriter, loc, op.getType(), out);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+struct LowerLmHead : OpRewritePattern<LmHeadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LmHeadOp op, PatternRewriter &rewriter) const override {
+    Value logits = matmulTransposedB(rewriter, op.getLoc(), op.getInput(), op.getWeight());
+    if (logits.getType() != op.getType())
+      logits = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), logits);
+    rewriter.replaceOp(op, logits);
+    return success();
+  }
+};
+
+struct LowerAttention : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    Value result = matc::lowerAttention(rewriter, op);
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// A layer's body runs in place of the layer.
+struct InlineDecoderLayer : OpRewritePattern<DecoderLayerOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DecoderLayerOp op, PatternRewriter &rewriter) const override {
+    Block &body = op.getBody().front();
+    auto yield = cast<YieldOp>(body.getTerminator());
+    Value result = yield.getValue();
+    rewriter.inlineBlockBefore(&body, op, op.getInput());
+    rewriter.eraseOp(yield);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ConvertMatFormerToLinalgPass
+    : matc::impl::ConvertMatFormerToLinalgBase<ConvertMatFormerToLinalgPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<InlineDecoderLayer, LowerEmbed, LowerRmsNorm, LowerAttention,
+                 LowerNestedFfn, LowerLmHead>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns)))) {
+      getOperation().emitError() << "lowering matformer to linalg did not converge";
+      return signalPassFailure();
+    }
+    bool leftOver = false;
+    getOperation().walk([&](Operation *op) {
+      if (!isa<MatFormerDialect>(op->getDialect()) || isa<WeightOp>(op))
+        return;
+      auto diag = op->emitOpError() << "could not be lowered to linalg";
+      if (isa<GetWeightOp>(op))
+        diag << ": bind weights to values first (matformer-bind-runtime-abi)";
+      if (auto ffn = dyn_cast<NestedFfnOp>(op); ffn && !ffn.hasWidth())
+        diag << ": it has no width (apply a MIX with matformer-specialize-mix)";
+      leftOver = true;
+    });
+    if (leftOver)
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,40 @@
+//===- LinalgBuilders.h - small linalg building blocks ----------*- C++ -*-===//
+//
+// The pieces the matformer lowering assembles models from: matmuls against
+// [out, in] weights, elementwise maps and row reductions, all as
+// linalg.generic on tensors with a dynamic token dimension.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MATC_PASSES_LINALGBUILDERS_H
+#define MATC_PASSES_LINALGBUILDERS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+namespace matc {
+
+/// Indexing maps from one list of dimension expressions per operand.
+llvm::SmallVector<mlir::AffineMap>
+indexingMaps(mlir::MLIRContext *context,
+             llvm::ArrayRef<llvm::ArrayRef<mlir::AffineExpr>> operands);
+
+/// Size `dim` of a ranked tensor, as a constant when static.
+mlir::OpFoldResult dimSize(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value tensor, int64_t dim);
+
+/// A tensor of `sizes` filled with `value`.
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                         llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                         mlir::Type elementType, double value);
+
+/// Converts a scalar to f32 (weights may be stored as bf16 or f16).
+mlir::Value toF32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value scalar);
+
+/// `a [M, K] x w[N, K]^T -> [M, N]` in f32: the shape of every projection,
+/// since checkpoints store weights [out, in].
+mlir::Value matmulTransposedB(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value a, mlir::Value w);
+
+} // namespace matc
+
+#endif

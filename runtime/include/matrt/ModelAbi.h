@@ -1,0 +1,50 @@
+#ifndef MATRT_MODELABI_H
+#define MATRT_MODELABI_H
+
+// The interface between the code matc generates for one model and this
+// runtime. The generated object exports exactly the two symbols declared
+// below; everything else (weights, KV cache, sampling, the command line) is
+// the runtime's job.
+
+#include <cstdint>
+
+extern "C" {
+
+// NUL-terminated JSON describing the compiled model (see Manifest.h).
+extern const char matc_model_manifest[];
+
+// Runs tokens[0..num_tokens) at positions [start_pos, start_pos+num_tokens):
+// writes their K/V into the caches at those positions, attends causally over
+// cache positions [0, start_pos+num_tokens), and writes
+// logits[num_tokens][vocab] (f32). The generated code checks nothing: the
+// runtime guarantees 1 <= num_tokens, start_pos + num_tokens <= max_positions
+// and every token in [0, vocab) before calling.
+void matc_model_forward(int64_t num_tokens, int64_t start_pos,
+                        const int32_t *tokens, float *logits, float *k_cache,
+                        float *v_cache, void *const *weights);
+}
+
+namespace matrt {
+
+// The manifest's "matc_abi" this runtime implements.
+constexpr int64_t kModelAbiVersion = 1;
+
+using ForwardFn = void (*)(int64_t numTokens, int64_t startPos,
+                           const int32_t *tokens, float *logits, float *kCache,
+                           float *vCache, void *const *weights);
+
+// A model as the runtime sees it. The executable passes the generated
+// symbols; unit tests pass a manifest string and a plain-loop toy forward,
+// which is why nothing outside CompiledModel.cpp names the extern symbols.
+struct CompiledModel {
+  const char *manifestText = nullptr;
+  ForwardFn forward = nullptr;
+};
+
+// Runs the command line against the model linked into this executable.
+// Defined in CompiledModel.cpp, the only file that references the ABI symbols.
+int runCompiledModel(int argc, char **argv);
+
+} // namespace matrt
+
+#endif // MATRT_MODELABI_H

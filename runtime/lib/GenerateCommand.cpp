@@ -1,0 +1,105 @@
+// OUT generate: prefill a prompt, then decode and sample token by token.
+
+#include "Commands.h"
+#include "ModelSession.h"
+
+#include "matrt/Generation.h"
+#include "matrt/MixSelection.h"
+#include "matrt/Tokens.h"
+
+#include <limits>
+#include <unistd.h>
+
+namespace matrt {
+
+const char kGenerateUsage[] =
+    "OUT generate --weights W [--mix MIX] (--prompt STR | --tokens IDS) "
+    "[--max-new-tokens N] [--temperature T] [--top-k K] [--seed S] "
+    "[--draft-mix MIX] [--print-tokens]";
+
+namespace {
+
+double tokensPerSecond(int64_t tokens, double seconds) {
+  return seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+}
+
+} // namespace
+
+int runGenerate(const CommandContext &context,
+                const std::vector<std::string> &args) {
+  std::string weightsPath, mixText, prompt, tokensText, draftMix;
+  GenerationOptions options; // max 32 new tokens, greedy, seed 0
+  bool printTokens = false;
+  FlagParser parser;
+  parser.addString("--weights", &weightsPath, "W");
+  parser.addString("--mix", &mixText, "MIX");
+  parser.addString("--prompt", &prompt, "STR");
+  parser.addString("--tokens", &tokensText, "IDS");
+  parser.addInt("--max-new-tokens", &options.maxNewTokens, 0,
+                std::numeric_limits<int32_t>::max(), "N");
+  parser.addDouble("--temperature", &options.sampling.temperature, 0, "T");
+  parser.addInt("--top-k", &options.sampling.topK, 0,
+                std::numeric_limits<int32_t>::max(), "K");
+  parser.addUnsigned("--seed", &options.sampling.seed, "S");
+  parser.addString("--draft-mix", &draftMix, "MIX");
+  parser.addSwitch("--print-tokens", &printTokens);
+  int status = kExitSuccess;
+  if (!context.parseFlags(parser, args, kGenerateUsage, status))
+    return status;
+  if (!parser.given("--weights"))
+    return context.usageError("--weights is required", kGenerateUsage);
+  if (parser.given("--tokens") == parser.given("--prompt"))
+    return context.usageError("give exactly one of --prompt and --tokens",
+                              kGenerateUsage);
+
+  matc::spec::Diagnostics diags;
+  ModelSession session;
+  if (!session.open(context.model, mixText, diags) ||
+      !checkDraftMix(session.manifest(), draftMix, diags))
+    return context.report(diags);
+  bool useTokens = parser.given("--tokens");
+  std::optional<std::vector<int32_t>> promptTokens =
+      session.promptTokens(useTokens ? "--tokens" : "--prompt",
+                           useTokens ? tokensText : prompt, diags);
+  if (!promptTokens || !session.loadWeights(weightsPath, diags))
+    return context.report(diags);
+
+  // Without a tokenizer there is no text to print, only ids.
+  printTokens |= !session.byteTokenizer();
+  std::FILE *out = context.console.out;
+  auto streamText = [&](int32_t token) {
+    std::fputc(token, out);
+    std::fflush(out); // show each token as soon as it exists
+  };
+  GenerationResult result;
+  bool ok = generate(session.runner(), *promptTokens, options, result, diags,
+                     printTokens ? std::function<void(int32_t)>()
+                                 : std::function<void(int32_t)>(streamText));
+  if (printTokens)
+    std::fprintf(out, "%s\n", formatTokenList(result.tokens).c_str());
+  std::fflush(out);
+  if (!ok)
+    return context.report(diags);
+
+  if (result.stoppedAtMaxPositions)
+    diags.warning(
+        "", "generation stopped at max_positions (" +
+                std::to_string(session.runner().maxPositions()) +
+                "): " + std::to_string(promptTokens->size()) + " prompt and " +
+                std::to_string(result.tokens.size()) + " generated tokens");
+  // Generated text has no trailing newline (stdout holds exactly its bytes);
+  // on a terminal, start the summary on a line of its own.
+  if (!printTokens && !result.tokens.empty() && ::isatty(::fileno(out)) &&
+      ::isatty(::fileno(context.console.err)))
+    std::fputc('\n', context.console.err);
+  std::fprintf(context.console.err,
+               "%zu prompt tokens, %zu generated; prefill %.1f tok/s, "
+               "decode %.1f tok/s\n",
+               promptTokens->size(), result.tokens.size(),
+               tokensPerSecond(static_cast<int64_t>(promptTokens->size()),
+                               result.prefillSeconds),
+               tokensPerSecond(result.decodeCalls, result.decodeSeconds));
+  return context.report(diags);
+}
+
+} // namespace matrt

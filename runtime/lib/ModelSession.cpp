@@ -1,0 +1,79 @@
+#include "ModelSession.h"
+
+#include "matrt/MixSelection.h"
+#include "matrt/Tokens.h"
+
+namespace matrt {
+
+using matc::spec::Diagnostics;
+
+bool ModelSession::open(const CompiledModel &model, const std::string &mixFlag,
+                        Diagnostics &diags) {
+  forward = model.forward;
+  Diagnostics manifestDiags("compiled model manifest");
+  if (!model.forward)
+    manifestDiags.error("", "no forward function");
+  else if (model.manifestText)
+    parsedManifest = parseManifest(model.manifestText, manifestDiags);
+  else
+    manifestDiags.error("", "missing");
+  for (const matc::spec::Diagnostic &d : manifestDiags.all())
+    diags.report(d.severity, "", d.message);
+  if (!parsedManifest)
+    return false;
+  selectedMix = selectMix(*parsedManifest, mixFlag, diags);
+  return selectedMix.has_value();
+}
+
+bool ModelSession::byteTokenizer() const {
+  return manifest().vocabSize == kByteVocabSize;
+}
+
+std::optional<std::vector<int32_t>>
+ModelSession::promptTokens(const std::string &flag, const std::string &value,
+                           Diagnostics &diags) const {
+  std::vector<int32_t> tokens;
+  if (flag == "--tokens") {
+    std::string error;
+    std::optional<std::vector<int32_t>> parsed =
+        parseTokenList(value, flag, error);
+    if (!parsed) {
+      diags.error("", error);
+      return std::nullopt;
+    }
+    tokens = std::move(*parsed);
+  } else if (!byteTokenizer()) {
+    diags.error(flag, "this model has vocab_size " +
+                          std::to_string(manifest().vocabSize) +
+                          " and no tokenizer; text works only with the byte "
+                          "tokenizer (vocab_size 256), so pass token ids with "
+                          "--tokens");
+    return std::nullopt;
+  } else {
+    tokens = encodeBytes(value);
+  }
+  if (tokens.empty()) {
+    diags.error(flag, "empty; the model needs at least one token");
+    return std::nullopt;
+  }
+  if (!checkTokenRange(tokens, manifest().vocabSize, flag, diags))
+    return std::nullopt;
+  if (static_cast<int64_t>(tokens.size()) > manifest().maxPositions) {
+    diags.error(flag, std::to_string(tokens.size()) +
+                          " tokens, more than the model's max_positions (" +
+                          std::to_string(manifest().maxPositions) + ")");
+    return std::nullopt;
+  }
+  return tokens;
+}
+
+bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {
+  weights = WeightStore::load(path, manifest(), diags);
+  if (!weights)
+    return false;
+  modelRunner =
+      ModelRunner::create(manifest(), forward, weights->pointers(), diags);
+  return modelRunner != nullptr;
+}
+
+} // namespace matrt

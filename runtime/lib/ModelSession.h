@@ -1,0 +1,51 @@
+#ifndef MATRT_LIB_MODELSESSION_H
+#define MATRT_LIB_MODELSESSION_H
+
+#include "matc/spec/Diagnostics.h"
+#include "matc/spec/Mix.h"
+#include "matrt/Manifest.h"
+#include "matrt/ModelAbi.h"
+#include "matrt/ModelRunner.h"
+#include "matrt/WeightStore.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace matrt {
+
+// What every command sets up, in the order that reports cheap mistakes
+// before the slow part: the manifest and the mix (open), the prompt checked
+// against the model (checkPrompt), then the weights and the KV cache
+// (loadWeights).
+class ModelSession {
+public:
+  bool open(const CompiledModel &model, const std::string &mixFlag,
+            matc::spec::Diagnostics &diags);
+
+  // A prompt from --tokens (parsed ids) or text (--text/--prompt, only for
+  // the byte tokenizer); `flag` names it in errors. Checks that it is
+  // non-empty, in the vocabulary and no longer than max_positions.
+  std::optional<std::vector<int32_t>>
+  promptTokens(const std::string &flag, const std::string &value,
+               matc::spec::Diagnostics &diags) const;
+
+  bool loadWeights(const std::string &path, matc::spec::Diagnostics &diags);
+
+  const Manifest &manifest() const { return *parsedManifest; }
+  const matc::spec::Mix &mix() const { return *selectedMix; }
+  ModelRunner &runner() { return *modelRunner; }
+  bool byteTokenizer() const;
+
+private:
+  ForwardFn forward = nullptr;
+  std::optional<Manifest> parsedManifest;
+  std::optional<matc::spec::Mix> selectedMix;
+  std::unique_ptr<WeightStore> weights;
+  std::unique_ptr<ModelRunner> modelRunner;
+};
+
+} // namespace matrt
+
+#endif // MATRT_LIB_MODELSESSION_H

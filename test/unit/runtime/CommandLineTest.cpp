@@ -1,0 +1,278 @@
+#include "matrt/CommandLine.h"
+
+#include "RuntimeTestSupport.h"
+#include "TempDir.h"
+#include "matc/spec/FileIO.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <filesystem>
+
+using namespace matrt;
+using matc::test::CapturedStream;
+using matc::test::TempDir;
+using matc::test::toyCalls;
+using matc::test::toyManifest;
+using matc::test::toyPrediction;
+
+namespace {
+
+// What one run of the toy compiled model's command line did.
+struct Outcome {
+  int status = -1;
+  std::string out, err;
+};
+
+class CommandLineTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    matc::test::resetToy();
+    weights = tmp.path("w.safetensors");
+    ASSERT_TRUE(matc::test::writeToyWeights(weights));
+  }
+
+  Outcome run(const std::vector<std::string> &args,
+              const std::string &manifest = toyManifest()) {
+    CapturedStream out, err;
+    Outcome result;
+    result.status = runCommandLine(args, "toy", matc::test::toyModel(manifest),
+                                   Console{out.get(), err.get()});
+    result.out = out.contents();
+    result.err = err.contents();
+    return result;
+  }
+
+  TempDir tmp;
+  std::string weights;
+};
+
+bool contains(const std::string &text, const std::string &fragment) {
+  return text.find(fragment) != std::string::npos;
+}
+
+} // namespace
+
+TEST_F(CommandLineTest, HelpAndBadUsage) {
+  Outcome help = run({"--help"});
+  EXPECT_EQ(help.status, kExitSuccess);
+  EXPECT_TRUE(contains(help.out, "toy forward --weights W")) << help.out;
+  EXPECT_TRUE(contains(help.out, "toy generate"));
+  EXPECT_TRUE(contains(help.out, "toy bench"));
+
+  Outcome commandHelp = run({"generate", "--help"});
+  EXPECT_EQ(commandHelp.status, kExitSuccess);
+  EXPECT_TRUE(contains(commandHelp.out, "--top-k K")) << commandHelp.out;
+
+  EXPECT_EQ(run({}).status, kExitUsage);
+  Outcome unknown = run({"frobnicate"});
+  EXPECT_EQ(unknown.status, kExitUsage);
+  EXPECT_TRUE(contains(unknown.err, "unknown command 'frobnicate'"));
+  Outcome later = run({"serve", "--weights", weights});
+  EXPECT_EQ(later.status, kExitUsage);
+  EXPECT_TRUE(contains(later.err, "'serve' is not supported"));
+
+  Outcome unknownFlag = run({"forward", "--weights", weights, "--bogus"});
+  EXPECT_EQ(unknownFlag.status, kExitUsage);
+  EXPECT_TRUE(contains(unknownFlag.err, "unknown flag --bogus"));
+  EXPECT_TRUE(contains(unknownFlag.err, "usage: toy forward"));
+
+  Outcome missing = run({"forward", "--tokens", "1", "--output", "x.npy"});
+  EXPECT_EQ(missing.status, kExitUsage);
+  EXPECT_TRUE(contains(missing.err, "--weights is required"));
+
+  Outcome both = run({"forward", "--weights", weights, "--tokens", "1",
+                      "--text", "a", "--output", tmp.path("x.npy")});
+  EXPECT_EQ(both.status, kExitUsage);
+  EXPECT_TRUE(contains(both.err, "exactly one of --tokens and --text"));
+  EXPECT_EQ(run({"generate", "--weights", weights}).status, kExitUsage);
+  EXPECT_EQ(run({"generate", "--weights", weights, "--prompt", "a",
+                 "--temperature", "-1"})
+                .status,
+            kExitUsage);
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST_F(CommandLineTest, ForwardWritesLogitsAsNpy) {
+  std::string output = tmp.path("logits.npy");
+  Outcome result = run({"forward", "--weights", weights, "--tokens", "5,6,7",
+                        "--output", output});
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.err, "");
+  std::string bytes;
+  matc::spec::Diagnostics diags;
+  ASSERT_TRUE(matc::spec::readFile(output, bytes, diags));
+  ASSERT_EQ(bytes.size(), 128u + 3 * 256 * 4); // header padded to 128
+  EXPECT_TRUE(contains(bytes.substr(0, 128), "'shape': (3, 256)"));
+  std::vector<float> logits(3 * 256);
+  std::memcpy(logits.data(), bytes.data() + 128, logits.size() * 4);
+  EXPECT_EQ(logits[0 * 256 + 5], 1.0f);
+  EXPECT_EQ(logits[1 * 256 + 11], 1.0f);
+  EXPECT_EQ(logits[2 * 256 + 18], 1.0f);
+  ASSERT_EQ(toyCalls().size(), 1u);
+  EXPECT_EQ(toyCalls()[0].numTokens, 3);
+
+  // --text goes through the byte tokenizer.
+  Outcome text = run(
+      {"forward", "--weights", weights, "--text", "AB", "--output", output});
+  ASSERT_EQ(text.status, kExitSuccess) << text.err;
+  ASSERT_TRUE(matc::spec::readFile(output, bytes, diags));
+  std::memcpy(logits.data(), bytes.data() + 128, 2 * 256 * 4);
+  EXPECT_EQ(logits[256 + 'A' + 'B'], 1.0f);
+}
+
+TEST_F(CommandLineTest, ForwardUserErrors) {
+  std::string output = tmp.path("logits.npy");
+  Outcome range = run({"forward", "--weights", weights, "--tokens", "1,300",
+                       "--output", output});
+  EXPECT_EQ(range.status, kExitUserError);
+  EXPECT_TRUE(contains(range.err, "--tokens: token 1 is 300")) << range.err;
+
+  Outcome malformed = run(
+      {"forward", "--weights", weights, "--tokens", "1,x", "--output", output});
+  EXPECT_EQ(malformed.status, kExitUserError);
+  EXPECT_TRUE(contains(malformed.err, "--tokens: entry 1 is 'x'"));
+
+  Outcome tooLong = run({"forward", "--weights", weights, "--text",
+                         std::string(17, 'a'), "--output", output});
+  EXPECT_EQ(tooLong.status, kExitUserError);
+  EXPECT_TRUE(contains(tooLong.err, "--text: 17 tokens, more than the model's "
+                                    "max_positions (16)"));
+
+  Outcome empty =
+      run({"forward", "--weights", weights, "--text", "", "--output", output});
+  EXPECT_EQ(empty.status, kExitUserError);
+
+  Outcome noWeights = run({"forward", "--weights", tmp.path("nope"), "--tokens",
+                           "1", "--output", output});
+  EXPECT_EQ(noWeights.status, kExitUserError);
+  EXPECT_TRUE(contains(noWeights.err, tmp.path("nope")));
+
+  Outcome badDir = run({"forward", "--weights", weights, "--tokens", "1",
+                        "--output", tmp.path("no/such/dir.npy")});
+  EXPECT_EQ(badDir.status, kExitUserError);
+
+  Outcome mix = run({"forward", "--weights", weights, "--mix", "S", "--tokens",
+                     "1", "--output", output});
+  EXPECT_EQ(mix.status, kExitUserError);
+  EXPECT_TRUE(contains(mix.err, "this binary was compiled for mix 16,16; "
+                                "--mix S (2,2) differs"))
+      << mix.err;
+  EXPECT_TRUE(toyCalls().empty());
+  // No output and no temporary left behind: only the weights are there.
+  std::vector<std::string> files;
+  for (const auto &entry : std::filesystem::directory_iterator(tmp.dir()))
+    files.push_back(entry.path().filename().string());
+  EXPECT_EQ(files, std::vector<std::string>{"w.safetensors"});
+}
+
+TEST_F(CommandLineTest, TextNeedsTheByteTokenizer) {
+  std::string manifest = toyManifest("16,16", "F32", 1000);
+  std::string bigWeights = tmp.path("big.safetensors");
+  ASSERT_TRUE(
+      matc::test::writeToyWeights(bigWeights, matc::spec::DType::F32, 1000));
+  matc::test::resetToy(1000);
+  Outcome text =
+      run({"generate", "--weights", bigWeights, "--prompt", "hi"}, manifest);
+  EXPECT_EQ(text.status, kExitUserError);
+  EXPECT_TRUE(contains(text.err, "--prompt: this model has vocab_size 1000"))
+      << text.err;
+  EXPECT_TRUE(contains(text.err, "--tokens"));
+
+  // Token ids work, and generated ids are printed since there is no text.
+  Outcome ids = run({"generate", "--weights", bigWeights, "--tokens", "600,300",
+                     "--max-new-tokens", "2"},
+                    manifest);
+  ASSERT_EQ(ids.status, kExitSuccess) << ids.err;
+  EXPECT_EQ(ids.out, "900,800\n");
+}
+
+TEST_F(CommandLineTest, GenerateGreedyText) {
+  Outcome result = run({"generate", "--weights", weights, "--prompt",
+                        "\x01\x02", "--max-new-tokens", "3"});
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  // Sums: 3, then 6, then 12.
+  EXPECT_EQ(result.out, std::string("\x03\x06\x0c"));
+  EXPECT_TRUE(contains(result.err, "2 prompt tokens, 3 generated; prefill "))
+      << result.err;
+  EXPECT_TRUE(contains(result.err, "decode "));
+
+  Outcome ids = run({"generate", "--weights", weights, "--tokens", "1,2",
+                     "--max-new-tokens", "3", "--print-tokens"});
+  ASSERT_EQ(ids.status, kExitSuccess) << ids.err;
+  EXPECT_EQ(ids.out, "3,6,12\n");
+}
+
+TEST_F(CommandLineTest, GenerateStopsAtMaxPositionsWithAWarning) {
+  Outcome result = run({"generate", "--weights", weights, "--tokens",
+                        "1,1,1,1,1,1,1,1,1,1,1,1,1,1", "--print-tokens"});
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  EXPECT_EQ(result.out, "14,28\n");
+  EXPECT_TRUE(contains(result.err, "warning: generation stopped at "
+                                   "max_positions (16)"))
+      << result.err;
+}
+
+TEST_F(CommandLineTest, GenerateSamplingIsSeeded) {
+  std::vector<std::string> args = {
+      "generate", "--weights",        weights,  "--tokens",
+      "1",        "--max-new-tokens", "6",      "--temperature",
+      "1",        "--print-tokens",   "--seed", "3"};
+  Outcome first = run(args), second = run(args);
+  ASSERT_EQ(first.status, kExitSuccess) << first.err;
+  EXPECT_EQ(first.out, second.out);
+}
+
+TEST_F(CommandLineTest, GenerateDraftMixNeedsElastic) {
+  Outcome result = run(
+      {"generate", "--weights", weights, "--prompt", "a", "--draft-mix", "S"});
+  EXPECT_EQ(result.status, kExitUserError);
+  EXPECT_TRUE(contains(result.err, "--draft-mix: speculative decoding needs "
+                                   "a binary compiled with --elastic"));
+}
+
+TEST_F(CommandLineTest, ElasticBinaryAcceptsAnyMix) {
+  Outcome result = run({"generate", "--weights", weights, "--mix", "S,skip",
+                        "--prompt", "a", "--max-new-tokens", "1"},
+                       toyManifest("elastic"));
+  EXPECT_EQ(result.status, kExitSuccess) << result.err;
+}
+
+TEST_F(CommandLineTest, BenchPrintsOneJsonLine) {
+  Outcome result = run({"bench", "--weights", weights, "--prompt-len", "8",
+                        "--new-tokens", "4"});
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  ASSERT_EQ(result.out.back(), '\n');
+  EXPECT_EQ(result.out.find('\n'), result.out.size() - 1); // one line
+  nlohmann::json line =
+      nlohmann::json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(line.is_object()) << result.out;
+  for (const char *key : {"mix", "prompt_len", "new_tokens", "prefill_tok_s",
+                          "decode_tok_s", "flops_per_token", "weight_bytes"})
+    EXPECT_TRUE(line.contains(key)) << key;
+  EXPECT_EQ(line["mix"], "16,16");
+  EXPECT_EQ(line["prompt_len"], 8);
+  EXPECT_EQ(line["new_tokens"], 4);
+  // hidden 8, q 8, k/v 4 each: attention 64+64+64 = 192 per layer; FFN
+  // 3*8*16 = 384 per layer; LM head 256*8 = 2048.
+  EXPECT_EQ(line["flops_per_token"], 2 * (2 * (192 + 384) + 2048));
+  EXPECT_EQ(line["weight_bytes"], 4 * (2 * (192 + 384 + 16) + 2048 + 8));
+}
+
+TEST_F(CommandLineTest, BenchDefaultsShrinkToTheContext) {
+  Outcome result = run({"bench", "--weights", weights});
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  EXPECT_TRUE(contains(result.err, "--prompt-len 8 --new-tokens 8"));
+  Outcome tooLong = run({"bench", "--weights", weights, "--prompt-len", "16",
+                         "--new-tokens", "1"});
+  EXPECT_EQ(tooLong.status, kExitUserError);
+  EXPECT_TRUE(contains(tooLong.err, "max_positions (16)"));
+}
+
+TEST_F(CommandLineTest, BrokenManifestIsReported) {
+  Outcome result = run({"bench", "--weights", weights}, "{\"matc_abi\": 1}");
+  EXPECT_EQ(result.status, kExitUserError);
+  EXPECT_TRUE(contains(result.err, "compiled model manifest: config: missing"))
+      << result.err;
+}

@@ -1,0 +1,196 @@
+#include "matrt/Generation.h"
+#include "matrt/Benchmark.h"
+#include "matrt/ModelRunner.h"
+
+#include "RuntimeTestSupport.h"
+#include "spec/SpecTestSupport.h"
+
+#include <gtest/gtest.h>
+
+using namespace matrt;
+using matc::spec::Diagnostics;
+using matc::test::hasError;
+using matc::test::kToyHidden;
+using matc::test::kToyMaxPositions;
+using matc::test::resetToy;
+using matc::test::toyCalls;
+using matc::test::toyPrediction;
+
+namespace {
+
+// A runner over the toy model with in-memory weights: embedding 0, norm 1.
+class ToyRunner {
+public:
+  ToyRunner() : embed(256 * kToyHidden, 0.0f), norm(kToyHidden, 1.0f) {
+    resetToy();
+    Diagnostics diags;
+    manifest = *parseManifest(matc::test::toyManifest(), diags);
+    pointers = {embed.data(), norm.data()};
+    runner = ModelRunner::create(manifest, matc::test::toyForward,
+                                 pointers.data(), diags);
+    EXPECT_TRUE(runner) << diags.str();
+  }
+  ~ToyRunner() { EXPECT_FALSE(matc::test::toyPreconditionViolated()); }
+
+  std::vector<float> embed, norm;
+  std::vector<void *> pointers;
+  Manifest manifest;
+  std::unique_ptr<ModelRunner> runner;
+};
+
+} // namespace
+
+TEST(ModelRunnerTest, CallsAdvanceThePositionAndKeepTheCache) {
+  ToyRunner toy;
+  ModelRunner &runner = *toy.runner;
+  Diagnostics diags;
+  ASSERT_TRUE(runner.run({3, 4, 5}, diags)) << diags.str();
+  EXPECT_EQ(runner.position(), 3);
+  ASSERT_EQ(runner.logits().size(), 3u * 256);
+  // Row i predicts the sum of tokens 0..i.
+  EXPECT_EQ(runner.logits()[0 * 256 + 3], 1.0f);
+  EXPECT_EQ(runner.logits()[1 * 256 + 7], 1.0f);
+  EXPECT_EQ(runner.logits()[2 * 256 + 12], 1.0f);
+  ASSERT_TRUE(runner.run({100}, diags));
+  EXPECT_EQ(runner.lastRowLogits()[112], 1.0f); // the cache kept 3, 4, 5
+  ASSERT_EQ(toyCalls().size(), 2u);
+  EXPECT_EQ(toyCalls()[1].numTokens, 1);
+  EXPECT_EQ(toyCalls()[1].startPos, 3);
+  runner.reset();
+  ASSERT_TRUE(runner.run({9}, diags));
+  EXPECT_EQ(toyCalls().back().startPos, 0);
+  EXPECT_EQ(runner.lastRowLogits()[9], 1.0f);
+}
+
+TEST(ModelRunnerTest, PreconditionsAreCheckedBeforeCalling) {
+  ToyRunner toy;
+  ModelRunner &runner = *toy.runner;
+  Diagnostics diags;
+  EXPECT_FALSE(runner.run({}, diags));
+  EXPECT_FALSE(runner.run({1, 256}, diags));
+  EXPECT_TRUE(hasError(diags, {"token at position 1 is 256", "[0, 256)"}));
+  EXPECT_FALSE(runner.run({-1}, diags));
+  EXPECT_FALSE(
+      runner.run(std::vector<int32_t>(kToyMaxPositions + 1, 1), diags));
+  EXPECT_TRUE(hasError(diags, {"exceed the model's max_positions (16)"}));
+  EXPECT_TRUE(toyCalls().empty());
+  ASSERT_TRUE(runner.run(std::vector<int32_t>(kToyMaxPositions, 1), diags));
+  EXPECT_FALSE(runner.run({1}, diags));
+  EXPECT_TRUE(hasError(diags, {"positions 16..16"}));
+  EXPECT_EQ(toyCalls().size(), 1u);
+}
+
+TEST(GenerationTest, PrefillOnceThenOneDecodeCallPerToken) {
+  ToyRunner toy;
+  GenerationOptions options;
+  options.maxNewTokens = 4;
+  GenerationResult result;
+  Diagnostics diags;
+  std::vector<int32_t> streamed;
+  ASSERT_TRUE(generate(*toy.runner, {1, 2, 3}, options, result, diags,
+                       [&](int32_t token) { streamed.push_back(token); }))
+      << diags.str();
+  // Greedy on the toy: each token is the sum of the sequence so far.
+  std::vector<int32_t> sequence = {1, 2, 3};
+  std::vector<int32_t> expected;
+  for (int i = 0; i < 4; ++i) {
+    expected.push_back(static_cast<int32_t>(toyPrediction(sequence)));
+    sequence.push_back(expected.back());
+  }
+  EXPECT_EQ(result.tokens, expected);
+  EXPECT_EQ(streamed, expected);
+  EXPECT_FALSE(result.stoppedAtMaxPositions);
+  EXPECT_EQ(result.decodeCalls, 3);
+  ASSERT_EQ(toyCalls().size(), 4u);
+  EXPECT_EQ(toyCalls()[0].numTokens, 3);
+  EXPECT_EQ(toyCalls()[0].startPos, 0);
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(toyCalls()[i].numTokens, 1);
+    EXPECT_EQ(toyCalls()[i].startPos, 2 + i);
+  }
+}
+
+TEST(GenerationTest, StopsAtMaxPositions) {
+  ToyRunner toy;
+  GenerationOptions options;
+  options.maxNewTokens = 100;
+  GenerationResult result;
+  Diagnostics diags;
+  ASSERT_TRUE(generate(*toy.runner, std::vector<int32_t>(10, 1), options,
+                       result, diags));
+  EXPECT_TRUE(result.stoppedAtMaxPositions);
+  // Prompt and generated tokens together fill the context exactly.
+  EXPECT_EQ(result.tokens.size(), 6u);
+  EXPECT_EQ(toyCalls().back().startPos + toyCalls().back().numTokens,
+            kToyMaxPositions - 1);
+
+  // A prompt that fills the context leaves no room: nothing runs.
+  resetToy();
+  ASSERT_TRUE(generate(*toy.runner, std::vector<int32_t>(16, 1), options,
+                       result, diags));
+  EXPECT_TRUE(result.tokens.empty());
+  EXPECT_TRUE(result.stoppedAtMaxPositions);
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST(GenerationTest, ZeroNewTokensRunsNothing) {
+  ToyRunner toy;
+  GenerationOptions options;
+  options.maxNewTokens = 0;
+  GenerationResult result;
+  Diagnostics diags;
+  ASSERT_TRUE(generate(*toy.runner, {1}, options, result, diags));
+  EXPECT_TRUE(result.tokens.empty());
+  EXPECT_FALSE(result.stoppedAtMaxPositions);
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST(GenerationTest, SamplingIsReproducibleAndRestartsTheSequence) {
+  ToyRunner toy;
+  GenerationOptions options;
+  options.maxNewTokens = 5;
+  options.sampling.temperature = 1.0;
+  options.sampling.seed = 7;
+  GenerationResult first, second;
+  Diagnostics diags;
+  ASSERT_TRUE(generate(*toy.runner, {4, 5}, options, first, diags));
+  ASSERT_TRUE(generate(*toy.runner, {4, 5}, options, second, diags));
+  EXPECT_EQ(first.tokens, second.tokens);
+  EXPECT_EQ(toyCalls()[5].startPos, 0); // the second run started afresh
+}
+
+TEST(BenchmarkTest, OnePrefillAndNewTokensDecodeCallsAreTimed) {
+  ToyRunner toy;
+  BenchmarkResult result;
+  Diagnostics diags;
+  ASSERT_TRUE(runBenchmark(*toy.runner, 6, 5, result, diags)) << diags.str();
+  // Warm-up: prefill and min(5, 4) decodes; then the timed prefill and 5.
+  ASSERT_EQ(toyCalls().size(), 1u + 4 + 1 + 5);
+  EXPECT_EQ(toyCalls()[5].numTokens, 6);
+  EXPECT_EQ(toyCalls()[5].startPos, 0);
+  EXPECT_EQ(toyCalls().back().startPos, 10);
+  EXPECT_EQ(result.promptLength, 6);
+  EXPECT_EQ(result.newTokens, 5);
+  EXPECT_GE(result.prefillTokensPerSecond(), 0);
+  EXPECT_GE(result.decodeSeconds, 0);
+}
+
+TEST(BenchmarkTest, TooLongIsAnError) {
+  ToyRunner toy;
+  BenchmarkResult result;
+  Diagnostics diags;
+  EXPECT_FALSE(runBenchmark(*toy.runner, 10, 7, result, diags));
+  EXPECT_TRUE(hasError(diags, {"max_positions (16)"}));
+  EXPECT_TRUE(toyCalls().empty());
+  EXPECT_TRUE(runBenchmark(*toy.runner, 10, 6, result, diags));
+}
+
+TEST(BenchmarkTest, PromptSpreadsOverTheVocabulary) {
+  std::vector<int32_t> prompt = benchmarkPrompt(300, 256);
+  for (int32_t token : prompt) {
+    EXPECT_GE(token, 0);
+    EXPECT_LT(token, 256);
+  }
+  EXPECT_EQ(prompt, benchmarkPrompt(300, 256));
+  EXPECT_NE(prompt[0], prompt[1]);
+}

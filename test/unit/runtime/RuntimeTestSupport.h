@@ -1,0 +1,200 @@
+#ifndef MATC_TEST_UNIT_RUNTIME_RUNTIMETESTSUPPORT_H
+#define MATC_TEST_UNIT_RUNTIME_RUNTIMETESTSUPPORT_H
+
+// A toy "compiled model" for the runtime's tests: a manifest and a plain-loop
+// forward function standing in for the code matc generates, so the runtime's
+// bookkeeping (KV cache positions, sampling, the command line) is tested
+// without a compiler.
+
+#include "matc/spec/Diagnostics.h"
+#include "matc/spec/Safetensors.h"
+#include "matrt/Manifest.h"
+#include "matrt/ModelAbi.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace matc::test {
+
+// vocab 256 (bytes), hidden 8, 2 layers, 2 heads of 4, 1 KV head, d_ff 16
+// with granularities 2, 4, 8, 16, 16 positions.
+constexpr int64_t kToyHidden = 8;
+constexpr int64_t kToyMaxPositions = 16;
+
+inline nlohmann::ordered_json toyConfig(int64_t vocab = 256) {
+  return {{"vocab_size", vocab},
+          {"hidden_size", kToyHidden},
+          {"num_hidden_layers", 2},
+          {"num_attention_heads", 2},
+          {"num_key_value_heads", 1},
+          {"intermediate_size", 16},
+          {"max_position_embeddings", kToyMaxPositions}};
+}
+
+// The toy forward reads two weights: the embedding and the final norm.
+inline nlohmann::ordered_json toyManifestJson(const std::string &mix = "16,16",
+                                              const std::string &dtype = "F32",
+                                              int64_t vocab = 256) {
+  return {
+      {"matc_abi", 1},
+      {"config", toyConfig(vocab)},
+      {"mix", mix},
+      {"weight_dtype", dtype},
+      {"weights",
+       {{{"name", "model.embed_tokens.weight"}, {"shape", {vocab, kToyHidden}}},
+        {{"name", "model.norm.weight"}, {"shape", {kToyHidden}}}}},
+      {"kv_cache",
+       {{"layers", 2},
+        {"max_positions", kToyMaxPositions},
+        {"kv_heads", 1},
+        {"head_dim", 4}}},
+      {"vocab_size", vocab},
+      {"max_positions", kToyMaxPositions}};
+}
+
+inline std::string toyManifest(const std::string &mix = "16,16",
+                               const std::string &dtype = "F32",
+                               int64_t vocab = 256) {
+  return toyManifestJson(mix, dtype, vocab).dump();
+}
+
+// What the toy forward saw, for checks on the runtime's calls.
+struct ToyCall {
+  int64_t numTokens;
+  int64_t startPos;
+};
+inline std::vector<ToyCall> &toyCalls() {
+  static std::vector<ToyCall> calls;
+  return calls;
+}
+inline int64_t &toyVocab() {
+  static int64_t vocab = 256;
+  return vocab;
+}
+inline bool &toyPreconditionViolated() {
+  static bool violated = false;
+  return violated;
+}
+inline void resetToy(int64_t vocab = 256) {
+  toyCalls().clear();
+  toyVocab() = vocab;
+  toyPreconditionViolated() = false;
+}
+
+// Each token is stored in the K cache (layer 0, its position, element 0).
+// Its logits row is norm[0] at index (sum of the cached tokens at positions
+// 0..p + embed[token][0]) mod vocab and 0 elsewhere: the prediction depends on
+// the whole cached history, so decoding is only right if the runtime keeps
+// the cache between calls and passes the right start_pos.
+inline void toyForward(int64_t numTokens, int64_t startPos,
+                       const int32_t *tokens, float *logits, float *kCache,
+                       float *vCache, void *const *weights) {
+  toyCalls().push_back({numTokens, startPos});
+  int64_t vocab = toyVocab();
+  const int64_t rowFloats = 1 * 4; // kv_heads * head_dim
+  if (numTokens < 1 || startPos + numTokens > kToyMaxPositions)
+    toyPreconditionViolated() = true;
+  const float *embed = static_cast<const float *>(weights[0]);
+  const float *norm = static_cast<const float *>(weights[1]);
+  for (int64_t i = 0; i < numTokens; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      toyPreconditionViolated() = true;
+      return;
+    }
+    int64_t position = startPos + i;
+    kCache[position * rowFloats] = static_cast<float>(tokens[i]);
+    vCache[position * rowFloats] = static_cast<float>(position);
+    int64_t sum = static_cast<int64_t>(embed[tokens[i] * kToyHidden]);
+    for (int64_t p = 0; p <= position; ++p)
+      sum += static_cast<int64_t>(kCache[p * rowFloats]);
+    for (int64_t v = 0; v < vocab; ++v)
+      logits[i * vocab + v] = v == sum % vocab ? norm[0] : 0.0f;
+  }
+}
+
+inline int64_t toyPrediction(const std::vector<int32_t> &sequence,
+                             int64_t vocab = 256) {
+  int64_t sum = 0;
+  for (int32_t token : sequence)
+    sum += token;
+  return sum % vocab;
+}
+
+// Writes the toy weights: an all-zero embedding and a norm of ones, so the
+// toy's logits are one-hot.
+inline bool writeToyWeights(const std::string &path,
+                            spec::DType dtype = spec::DType::F32,
+                            int64_t vocab = 256) {
+  std::vector<float> embed(vocab * kToyHidden, 0.0f);
+  std::vector<float> norm(kToyHidden, 1.0f);
+  std::vector<uint16_t> embed16, norm16;
+  std::vector<spec::TensorData> tensors;
+  if (dtype == spec::DType::F32) {
+    tensors = {{"model.embed_tokens.weight",
+                dtype,
+                {vocab, kToyHidden},
+                embed.data(),
+                embed.size() * 4},
+               {"model.norm.weight",
+                dtype,
+                {kToyHidden},
+                norm.data(),
+                norm.size() * 4}};
+  } else {
+    for (float f : embed)
+      embed16.push_back(spec::floatToBf16(f));
+    for (float f : norm)
+      norm16.push_back(spec::floatToBf16(f));
+    tensors = {{"model.embed_tokens.weight",
+                dtype,
+                {vocab, kToyHidden},
+                embed16.data(),
+                embed16.size() * 2},
+               {"model.norm.weight",
+                dtype,
+                {kToyHidden},
+                norm16.data(),
+                norm16.size() * 2}};
+  }
+  spec::Diagnostics diags(path);
+  return spec::writeSafetensors(path, tensors, {}, diags);
+}
+
+inline matrt::CompiledModel toyModel(const std::string &manifestText) {
+  return matrt::CompiledModel{manifestText.c_str(), toyForward};
+}
+
+// A stdio stream whose contents a test can read back.
+class CapturedStream {
+public:
+  CapturedStream() : file(std::tmpfile()) {}
+  ~CapturedStream() {
+    if (file)
+      std::fclose(file);
+  }
+  CapturedStream(const CapturedStream &) = delete;
+  CapturedStream &operator=(const CapturedStream &) = delete;
+
+  std::FILE *get() const { return file; }
+  std::string contents() const {
+    std::fflush(file);
+    std::rewind(file);
+    std::string text;
+    char buffer[4096];
+    std::size_t count;
+    while ((count = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+      text.append(buffer, count);
+    return text;
+  }
+
+private:
+  std::FILE *file;
+};
+
+} // namespace matc::test
+
+#endif // MATC_TEST_UNIT_RUNTIME_RUNTIMETESTSUPPORT_H
