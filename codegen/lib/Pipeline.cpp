@@ -28,7 +28,6 @@ static constexpr const char *kCpuLowering =
     "convert-matformer-to-linalg,"
     "canonicalize,cse,"
     "convert-elementwise-to-linalg,"
-    "linalg-fuse-elementwise-ops,"
     "eliminate-empty-tensors,"
     "one-shot-bufferize,"
     "canonicalize,"

@@ -1,7 +1,13 @@
 //===- matc-reference.cpp - The end-to-end tests' independent reference ---===//
 //
 // Computes Mix'n'Match logits in double precision with plain loops
-// (ReferenceModel.cpp) and judges what compiled programs print and write.
+// (ReferenceModel.cpp) and judges what compiled programs print and write:
+//   logits    the reference logits, as '<f8' .npy (or '<f4' with --dtype f32)
+//   compare   ||out - ref|| / ||ref|| of a compiled `forward`'s .npy
+//   greedy    a compiled `generate --temperature 0 --print-tokens` sequence
+//   generate  the reference's own greedy tokens
+//   zero      test only: the checkpoint with a mix's unused neurons zeroed
+//   slice     test only: the sliced submodel, as `matc extract` writes it
 // Exit status: 0 ok, 1 user error or failed check, 2 bad usage.
 //
 //===----------------------------------------------------------------------===//
@@ -303,7 +309,10 @@ int runCompare(const Flags &flags, const Setup &setup) {
     double diff = out.data[i] - ref[i];
     diffSquares += diff * diff;
     refSquares += ref[i] * ref[i];
-    if (!(std::fabs(diff) <= maxAbs)) { // NaN counts as the worst
+    // The first NaN, if any, is the worst; otherwise the largest difference.
+    if (std::isnan(maxAbs))
+      continue;
+    if (std::isnan(diff) || std::fabs(diff) > maxAbs) {
       maxAbs = std::fabs(diff);
       worst = i;
     }

@@ -3,10 +3,12 @@
 
 usage: write_npy.py IN.npy OUT.npy [--version 1|2|3] [--descr D] [--fortran]
                     [--shape 1,5,256] [--truncate N] [--extra-key] [--garbage]
+                    [--nan I]
 
 --descr <f4 and <f8 convert the values; any other descr (>f4, <i4) only
 relabels them. --truncate drops the last N bytes; --extra-key adds a key to
-the header dict; --garbage writes a file that is not .npy at all.
+the header dict; --garbage writes a file that is not .npy at all; --nan sets
+element I (flat index) to NaN.
 """
 import ast
 import struct
@@ -43,6 +45,9 @@ def main(argv):
             truncate = int(args.pop(0))
         elif flag == "--extra-key":
             extra = True
+        elif flag == "--nan":
+            values = list(values)
+            values[int(args.pop(0))] = float("nan")
         elif flag == "--garbage":
             open(argv[2], "wb").write(b"PK\x03\x04 this is not an npy file")
             return
