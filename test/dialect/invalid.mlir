@@ -196,3 +196,23 @@ func.func @yield_outside_layer(%x: tensor<?x64xf32>) {
 func.func @bad_mix() attributes {mix = #matformer.mix<[64, -3]>} {
   return
 }
+
+// -----
+
+func.func @attention_cache_shape(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                                 %kc: memref<16x2x4xf32>, %start: index) {
+  // expected-error @+1 {{k cache must have shape [max_positions, 1, 4], got [16, 2, 4]}}
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %kc) at %start
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x2x4xf32>, memref<16x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_types(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                                 %kc: memref<16x1x4xf32>, %vc: memref<8x1x4xf32>, %start: index) {
+  // expected-error @+1 {{k and v caches must have the same type}}
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<8x1x4xf32>
+  return
+}

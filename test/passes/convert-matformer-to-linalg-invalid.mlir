@@ -1,0 +1,17 @@
+// RUN: matc-opt %s -split-input-file -verify-diagnostics --convert-matformer-to-linalg
+
+matformer.weight @"model.norm.weight" : tensor<8xf32>
+func.func @unbound_weight(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{could not be lowered to linalg: bind weights to values first (matformer-bind-runtime-abi)}}
+  %w = matformer.get_weight @"model.norm.weight" : tensor<8xf32>
+  %y = matformer.rms_norm %x, %w eps(1.0e-5) : tensor<?x8xf32>, tensor<8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @no_width(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %d: tensor<8x16xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{could not be lowered to linalg: it has no width (apply a MIX with matformer-specialize-mix)}}
+  %y = matformer.nested_ffn %x, %g, %g, %d act silu : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+  return %y : tensor<?x8xf32>
+}

@@ -1,0 +1,137 @@
+// RUN: matc-opt %s -split-input-file --convert-matformer-to-linalg --canonicalize | FileCheck %s
+
+// RMSNorm: a sum of squares over the hidden dimension, then a scale.
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// CHECK: arith.divf
+// CHECK: math.rsqrt
+// CHECK-NOT: matformer.
+func.func @rms_norm(%x: tensor<?x8xf32>, %w: tensor<8xf32>) -> tensor<?x8xf32> {
+  %y = matformer.rms_norm %x, %w eps(1.0e-5) : tensor<?x8xf32>, tensor<8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// A static width slices the universal weights at offset 0 (views, no copies):
+// gate and up rows [0, 4), down columns [0, 4).
+// CHECK-LABEL: func.func @ffn_static
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [4, 8] [1, 1] : tensor<16x8xf32> to tensor<4x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [4, 8] [1, 1] : tensor<16x8xf32> to tensor<4x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// The gate's activation: silu = x / (1 + exp(-x)), times up.
+// CHECK: linalg.generic
+// CHECK: arith.negf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: arith.mulf
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [8, 4] [1, 1] : tensor<8x16xf32> to tensor<8x4xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<8x4xf32>) outs(%{{.*}} : tensor<?x8xf32>)
+func.func @ffn_static(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %u: tensor<16x8xf32>, %d: tensor<8x16xf32>) -> tensor<?x8xf32> {
+  %y = matformer.nested_ffn %x, %g, %u, %d act silu granularities <[4, 16]> width 4
+      : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// A run-time width is a dynamic slice size of the same views.
+// CHECK-LABEL: func.func @ffn_runtime(
+// CHECK-SAME: %[[W:[a-z0-9]+]]: index
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [%[[W]], 8] [1, 1] : tensor<16x8xf32> to tensor<?x8xf32>
+// GeGLU uses tanh.
+// CHECK: math.tanh
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [8, %[[W]]] [1, 1] : tensor<8x16xf32> to tensor<8x?xf32>
+func.func @ffn_runtime(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %d: tensor<8x16xf32>, %w: index) -> tensor<?x8xf32> {
+  %y = matformer.nested_ffn %x, %g, %g, %d act gelu_tanh runtime_width %w
+      : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Width 0 computes nothing: zeros.
+// CHECK-LABEL: func.func @ffn_zero
+// CHECK-NOT: linalg.generic
+// CHECK: linalg.fill
+// CHECK-NOT: linalg.generic
+func.func @ffn_zero(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %d: tensor<8x16xf32>) -> tensor<?x8xf32> {
+  %y = matformer.nested_ffn %x, %g, %g, %d act silu width 0
+      : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Embedding: a gather by token id.
+// CHECK-LABEL: func.func @embed
+// CHECK: linalg.generic
+// CHECK: arith.index_cast
+// CHECK: linalg.index 1
+// CHECK: tensor.extract
+// bf16 tables widen to f32.
+// CHECK: arith.extf {{.*}} : bf16 to f32
+func.func @embed(%t: tensor<?xi32>, %table: tensor<16x8xbf16>) -> tensor<?x8xf32> {
+  %y = matformer.embed %t, %table : tensor<?xi32>, tensor<16x8xbf16> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Attention without a cache: RoPE on q and k, scores, causal softmax, PV,
+// output projection; grouped query heads reshape to [T, kv_heads, group, d].
+// CHECK-LABEL: func.func @attention
+// CHECK: tensor.expand_shape {{.*}} into tensor<?x2x4xf32>
+// CHECK: math.cos
+// CHECK: math.sin
+// CHECK: tensor.expand_shape {{.*}} into tensor<?x1x2x4xf32>
+// CHECK: arith.maximumf
+// CHECK: arith.cmpi ule
+// CHECK: math.exp
+// CHECK: tensor.collapse_shape {{.*}} into tensor<?x8xf32>
+// CHECK-NOT: bufferization.
+func.func @attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>) -> tensor<?x8xf32> {
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4)
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// With a cache: this call's K and V rows go to cache rows [start, start+T),
+// then all rows [0, start+T) are read back.
+// CHECK-LABEL: func.func @attention_cached(
+// CHECK-SAME: %[[KC:[a-z0-9]+]]: memref<16x1x4xf32>, %[[VC:[a-z0-9]+]]: memref<16x1x4xf32>, %[[START:[a-z0-9]+]]: index
+// CHECK: %[[KDST:.*]] = memref.subview %[[KC]][%[[START]], 0, 0]
+// CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[KDST]]
+// CHECK: %[[VDST:.*]] = memref.subview %[[VC]][%[[START]], 0, 0]
+// CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[VDST]]
+// CHECK: %[[TOTAL:.*]] = arith.addi %[[START]]
+// CHECK: %[[KALL:.*]] = memref.subview %[[KC]][0, 0, 0] [%[[TOTAL]], 1, 4]
+// CHECK: bufferization.to_tensor %[[KALL]] restrict
+func.func @attention_cached(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                            %kc: memref<16x1x4xf32>, %vc: memref<16x1x4xf32>, %start: index) -> tensor<?x8xf32> {
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<16x1x4xf32>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Decoder layers are inlined; the LM head is a matmul against [vocab, hidden].
+// CHECK-LABEL: func.func @layer_and_head
+// CHECK-NOT: matformer.
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<?x8xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<?x16xf32>)
+func.func @layer_and_head(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %head: tensor<16x8xf32>) -> tensor<?x16xf32> {
+  %h = matformer.decoder_layer 0 (%x) : tensor<?x8xf32> {
+  ^bb0(%y: tensor<?x8xf32>):
+    %n = matformer.rms_norm %y, %w eps(1.0e-5) : tensor<?x8xf32>, tensor<8xf32>
+    matformer.yield %n : tensor<?x8xf32>
+  }
+  %l = matformer.lm_head %h, %head : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
+  return %l : tensor<?x16xf32>
+}
