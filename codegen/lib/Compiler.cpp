@@ -146,11 +146,6 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   if (!report(specDiags, diagnostics) || !spec)
     return false;
 
-  if (options.elastic) {
-    diagnostics << "error: --elastic is not implemented yet; compile one "
-                   "submodel with --mix\n";
-    return false;
-  }
   if (options.target == Target::Cuda || options.emit == EmitKind::Ptx) {
     diagnostics << "error: the CUDA target is not implemented yet; use "
                    "--target cpu\n";
@@ -180,8 +175,8 @@ bool matc::Compiler::compile(const CompileOptions &options) {
 
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagnostics);
-  if (!runPipeline(context, *module, [](OpPassManager &pm) {
-        buildBindRuntimePipeline(pm);
+  if (!runPipeline(context, *module, [&](OpPassManager &pm) {
+        buildBindRuntimePipeline(pm, options.elastic);
         return success();
       }))
     return false;

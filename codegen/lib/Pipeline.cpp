@@ -18,8 +18,10 @@ void matc::buildMatFormerPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void matc::buildBindRuntimePipeline(OpPassManager &pm) {
-  pm.addPass(createBindRuntimeAbi());
+void matc::buildBindRuntimePipeline(OpPassManager &pm, bool elastic) {
+  BindRuntimeAbiOptions options;
+  options.elastic = elastic;
+  pm.addPass(createBindRuntimeAbi(options));
 }
 
 /// Upstream passes by their mlir-opt names, so the pipeline reads the same

@@ -13,7 +13,8 @@ using namespace mlir;
 
 namespace {
 constexpr llvm::StringLiteral kImplName = "matc_forward_impl";
-constexpr unsigned kFixedArguments = 6; // tokens count, start, 4 buffers
+// Token count, start position, tokens, logits, K cache, V cache, widths.
+constexpr unsigned kFixedArguments = 7;
 } // namespace
 
 FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
@@ -24,6 +25,7 @@ FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
     return module.emitError() << "expected @" << kImplName
                               << " from matformer-bind-runtime-abi";
   ModelAbi abi;
+  abi.elastic = module->hasAttr("matformer.abi.elastic");
   auto logits = cast<MemRefType>(impl.getArgumentTypes()[3]);
   auto cache = cast<MemRefType>(impl.getArgumentTypes()[4]);
   abi.vocabSize = logits.getDimSize(1);
@@ -37,8 +39,10 @@ FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
         {name.str(), std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
     abi.bf16Weights |= type.getElementType().isBF16();
   }
-  if (auto mix = module->getAttrOfType<matformer::MixAttr>(
-          matformer::kMixAttrName)) {
+  if (abi.elastic) {
+    abi.mix = "elastic";
+  } else if (auto mix = module->getAttrOfType<matformer::MixAttr>(
+                 matformer::kMixAttrName)) {
     spec::Mix choice;
     for (int64_t width : mix.getLayers())
       choice.push_back(width == matformer::MixAttr::kSkip
@@ -55,6 +59,7 @@ std::string matc::buildManifest(const ModelAbi &abi,
   manifest["matc_abi"] = 1;
   manifest["config"] = nlohmann::json::parse(spec.toJson(), nullptr, false);
   manifest["mix"] = abi.mix;
+  manifest["elastic"] = abi.elastic;
   manifest["weight_dtype"] = abi.bf16Weights ? "BF16" : "F32";
   nlohmann::ordered_json weights = nlohmann::ordered_json::array();
   for (const AbiWeight &weight : abi.weights)
@@ -83,14 +88,17 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
   impl.setLinkage(LLVM::Linkage::Internal);
 
   // void matc_model_forward(i64 num_tokens, i64 start_pos, ptr tokens,
-  //                         ptr logits, ptr k_cache, ptr v_cache, ptr weights)
+  //                         ptr logits, ptr k_cache, ptr v_cache,
+  //                         ptr weights, ptr layer_widths)
   auto entryType = LLVM::LLVMFunctionType::get(
-      LLVM::LLVMVoidType::get(context), {i64, i64, ptr, ptr, ptr, ptr, ptr});
+      LLVM::LLVMVoidType::get(context),
+      {i64, i64, ptr, ptr, ptr, ptr, ptr, ptr});
   auto entry = LLVM::LLVMFuncOp::create(b, loc, "matc_model_forward", entryType);
   Block *body = entry.addEntryBlock(b);
   b.setInsertionPointToStart(body);
-  SmallVector<Value> arguments(body->getArguments().take_front(kFixedArguments));
-  Value table = body->getArgument(kFixedArguments);
+  SmallVector<Value> arguments(body->getArguments().take_front(6));
+  arguments.push_back(body->getArgument(7)); // layer_widths
+  Value table = body->getArgument(6);
   for (size_t i = 0; i < abi.weights.size(); ++i) {
     Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, table,
                                      ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});

@@ -25,8 +25,38 @@ Value viewAsTensor(OpBuilder &b, Location loc, Value memref) {
                                            /*writable=*/false);
 }
 
+/// Token count, start position, tokens, logits, K cache, V cache, widths.
+constexpr unsigned kFixedArguments = 7;
+
+/// The layer reads its width from `layerWidths[index]` on every call and is
+/// skipped when the width is -1.
+void makeElastic(DecoderLayerOp layer, Value layerWidths) {
+  OpBuilder b(layer);
+  Location loc = layer.getLoc();
+  Value slot = arith::ConstantIndexOp::create(b, loc, layer.getIndex());
+  Value width = memref::LoadOp::create(b, loc, layerWidths, slot);
+  Value widthIndex = arith::IndexCastOp::create(b, loc, b.getIndexType(), width);
+  layer.getBody().walk([&](NestedFfnOp ffn) {
+    ffn.removeStaticWidthAttr();
+    ffn.getDynamicWidthMutable().assign(widthIndex);
+  });
+  Value skipped = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::slt, width,
+      arith::ConstantIntOp::create(b, loc, width.getType(), 0));
+  auto branch = scf::IfOp::create(b, loc, TypeRange{layer.getType()}, skipped,
+                                  /*addThenBlock=*/true, /*addElseBlock=*/true);
+  layer.getResult().replaceAllUsesWith(branch.getResult(0));
+  OpBuilder thenBuilder = branch.getThenBodyBuilder();
+  scf::YieldOp::create(thenBuilder, loc, layer.getInput());
+  OpBuilder elseBuilder = branch.getElseBodyBuilder();
+  auto yield = scf::YieldOp::create(elseBuilder, loc, layer.getResult());
+  layer->moveBefore(yield);
+}
+
 struct BindRuntimeAbiPass
     : matc::impl::BindRuntimeAbiBase<BindRuntimeAbiPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
@@ -45,7 +75,7 @@ struct BindRuntimeAbiPass
 
     bool ok = true;
     forward.walk([&](NestedFfnOp ffn) {
-      if (!ffn.hasWidth()) {
+      if (!elastic && !ffn.hasWidth()) {
         ffn.emitOpError() << "has no width: apply a MIX "
                              "(matformer-specialize-mix) first";
         ok = false;
@@ -72,9 +102,22 @@ struct BindRuntimeAbiPass
     auto cacheType = MemRefType::get(
         {static_cast<int64_t>(attentions.size()), positions, kvHeads, headDim},
         f32);
+    SmallVector<DecoderLayerOp> layers;
+    forward.walk([&](DecoderLayerOp layer) { layers.push_back(layer); });
+    int64_t universalLayers =
+        layers.empty() ? 0 : static_cast<int64_t>(layers.back().getIndex()) + 1;
+    if (elastic)
+      if (auto mix = module->getAttrOfType<MixAttr>(kMixAttrName)) {
+        module.emitError() << "an elastic module must not be specialized, "
+                              "but it has mix "
+                           << mix;
+        return signalPassFailure();
+      }
+    Type i64 = IntegerType::get(context, 64);
     SmallVector<Type> argTypes = {
         index, index, MemRefType::get({positions}, IntegerType::get(context, 32)),
-        MemRefType::get({positions, vocab}, f32), cacheType, cacheType};
+        MemRefType::get({positions, vocab}, f32), cacheType, cacheType,
+        MemRefType::get({universalLayers}, i64)};
     for (auto &[name, type] : weights)
       argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
 
@@ -88,6 +131,7 @@ struct BindRuntimeAbiPass
     Value numTokens = body->getArgument(0), startPos = body->getArgument(1);
     Value tokensBuffer = body->getArgument(2), logitsBuffer = body->getArgument(3);
     Value kCache = body->getArgument(4), vCache = body->getArgument(5);
+    Value layerWidths = body->getArgument(6);
 
     IRMapping mapping;
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -99,7 +143,7 @@ struct BindRuntimeAbiPass
     llvm::DenseMap<StringAttr, Value> weightTensors;
     for (auto [i, entryWeight] : llvm::enumerate(weights))
       weightTensors[entryWeight.first] =
-          viewAsTensor(b, loc, body->getArgument(6 + i));
+          viewAsTensor(b, loc, body->getArgument(kFixedArguments + i));
 
     for (Operation &op : forward.getBody().front().without_terminator())
       b.clone(op, mapping);
@@ -139,10 +183,15 @@ struct BindRuntimeAbiPass
       ++layer;
     });
 
+    if (elastic)
+      entry.walk([&](DecoderLayerOp layer) { makeElastic(layer, layerWidths); });
+
     SmallVector<Attribute> names;
     for (auto &[name, type] : weights)
       names.push_back(name);
     module->setAttr("matformer.abi.weights", b.getArrayAttr(names));
+    if (elastic)
+      module->setAttr("matformer.abi.elastic", b.getUnitAttr());
     forward.erase();
     for (WeightOp weight : llvm::make_early_inc_range(module.getOps<WeightOp>()))
       weight.erase();

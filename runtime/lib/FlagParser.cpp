@@ -38,6 +38,12 @@ void FlagParser::addSwitch(const std::string &name, bool *value) {
   add({name, Kind::Switch, value, ""});
 }
 
+void FlagParser::addStringList(const std::string &name,
+                               std::vector<std::string> *values,
+                               const std::string &valueName) {
+  add({name, Kind::StringList, values, valueName});
+}
+
 FlagParser::Flag *FlagParser::find(const std::string &name) {
   for (Flag &flag : flags)
     if (flag.name == name)
@@ -72,6 +78,9 @@ bool FlagParser::assign(Flag &flag, const std::string &text,
   switch (flag.kind) {
   case Kind::String:
     *static_cast<std::string *>(flag.target) = text;
+    return true;
+  case Kind::StringList:
+    static_cast<std::vector<std::string> *>(flag.target)->push_back(text);
     return true;
   case Kind::Switch:
     *static_cast<bool *>(flag.target) = true;
@@ -134,7 +143,7 @@ bool FlagParser::parse(const std::vector<std::string> &args,
       error = "unknown flag " + name;
       return false;
     }
-    if (flag->seen) {
+    if (flag->seen && flag->kind != Kind::StringList) {
       error = name + " given more than once";
       return false;
     }

@@ -1,10 +1,12 @@
-// OUT generate: prefill a prompt, then decode and sample token by token.
+// OUT generate: prefill a prompt, then decode and sample token by token, or
+// with --draft-mix several tokens per main-model call (speculative decoding).
 
 #include "Commands.h"
 #include "ModelSession.h"
 
 #include "matrt/Generation.h"
 #include "matrt/MixSelection.h"
+#include "matrt/SpeculativeDecoding.h"
 #include "matrt/Tokens.h"
 
 #include <limits>
@@ -15,20 +17,13 @@ namespace matrt {
 const char kGenerateUsage[] =
     "OUT generate --weights W [--mix MIX] (--prompt STR | --tokens IDS) "
     "[--max-new-tokens N] [--temperature T] [--top-k K] [--seed S] "
-    "[--draft-mix MIX] [--print-tokens]";
-
-namespace {
-
-double tokensPerSecond(int64_t tokens, double seconds) {
-  return seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
-}
-
-} // namespace
+    "[--draft-mix MIX [--draft-tokens K]] [--print-tokens]";
 
 int runGenerate(const CommandContext &context,
                 const std::vector<std::string> &args) {
-  std::string weightsPath, mixText, prompt, tokensText, draftMix;
+  std::string weightsPath, mixText, prompt, tokensText, draftMixText;
   GenerationOptions options; // max 32 new tokens, greedy, seed 0
+  int64_t draftTokens = kDefaultDraftTokens;
   bool printTokens = false;
   FlagParser parser;
   parser.addString("--weights", &weightsPath, "W");
@@ -41,7 +36,9 @@ int runGenerate(const CommandContext &context,
   parser.addInt("--top-k", &options.sampling.topK, 0,
                 std::numeric_limits<int32_t>::max(), "K");
   parser.addUnsigned("--seed", &options.sampling.seed, "S");
-  parser.addString("--draft-mix", &draftMix, "MIX");
+  parser.addString("--draft-mix", &draftMixText, "MIX");
+  parser.addInt("--draft-tokens", &draftTokens, 1,
+                std::numeric_limits<int32_t>::max(), "K");
   parser.addSwitch("--print-tokens", &printTokens);
   int status = kExitSuccess;
   if (!context.parseFlags(parser, args, kGenerateUsage, status))
@@ -51,18 +48,33 @@ int runGenerate(const CommandContext &context,
   if (parser.given("--tokens") == parser.given("--prompt"))
     return context.usageError("give exactly one of --prompt and --tokens",
                               kGenerateUsage);
+  bool speculative = parser.given("--draft-mix");
+  if (parser.given("--draft-tokens") && !speculative)
+    return context.usageError("--draft-tokens needs --draft-mix",
+                              kGenerateUsage);
 
   matc::spec::Diagnostics diags;
   ModelSession session;
-  if (!session.open(context.model, mixText, diags) ||
-      !checkDraftMix(session.manifest(), draftMix, diags))
+  if (!session.open(context.model, mixText, diags))
     return context.report(diags);
+  std::optional<matc::spec::Mix> draftMix;
+  if (speculative) {
+    draftMix = selectDraftMix(session.manifest(), draftMixText, diags);
+    if (!draftMix)
+      return context.report(diags);
+  }
   bool useTokens = parser.given("--tokens");
   std::optional<std::vector<int32_t>> promptTokens =
       session.promptTokens(useTokens ? "--tokens" : "--prompt",
                            useTokens ? tokensText : prompt, diags);
   if (!promptTokens || !session.loadWeights(weightsPath, diags))
     return context.report(diags);
+  std::unique_ptr<ModelRunner> draftRunner;
+  if (speculative) {
+    draftRunner = session.createRunner(*draftMix, diags);
+    if (!draftRunner)
+      return context.report(diags);
+  }
 
   // Without a tokenizer there is no text to print, only ids.
   printTokens |= !session.byteTokenizer();
@@ -71,10 +83,17 @@ int runGenerate(const CommandContext &context,
     std::fputc(token, out);
     std::fflush(out); // show each token as soon as it exists
   };
+  std::function<void(int32_t)> onToken;
+  if (!printTokens)
+    onToken = streamText;
   GenerationResult result;
-  bool ok = generate(session.runner(), *promptTokens, options, result, diags,
-                     printTokens ? std::function<void(int32_t)>()
-                                 : std::function<void(int32_t)>(streamText));
+  SpeculationStats stats;
+  bool ok = speculative
+                ? generateSpeculative(session.runner(), *draftRunner,
+                                      *promptTokens, options, draftTokens,
+                                      result, stats, diags, onToken)
+                : generate(session.runner(), *promptTokens, options, result,
+                           diags, onToken);
   if (printTokens)
     std::fprintf(out, "%s\n", formatTokenList(result.tokens).c_str());
   std::fflush(out);
@@ -92,13 +111,27 @@ int runGenerate(const CommandContext &context,
   if (!printTokens && !result.tokens.empty() && ::isatty(::fileno(out)) &&
       ::isatty(::fileno(context.console.err)))
     std::fputc('\n', context.console.err);
-  std::fprintf(context.console.err,
-               "%zu prompt tokens, %zu generated; prefill %.1f tok/s, "
-               "decode %.1f tok/s\n",
-               promptTokens->size(), result.tokens.size(),
-               tokensPerSecond(static_cast<int64_t>(promptTokens->size()),
-                               result.prefillSeconds),
-               tokensPerSecond(result.decodeCalls, result.decodeSeconds));
+  std::FILE *err = context.console.err;
+  std::fprintf(
+      err, "%zu prompt tokens, %zu generated; prefill %.1f tok/s, decode %.1f tok/s\n",
+      promptTokens->size(), result.tokens.size(),
+      result.prefillTokensPerSecond(
+          static_cast<int64_t>(promptTokens->size())),
+      result.decodeTokensPerSecond());
+  if (speculative)
+    std::fprintf(err,
+                 "speculative decoding with draft mix %s, %lld draft tokens: "
+                 "accepted %lld of %lld drafted (%.1f%%), %.2f tokens per "
+                 "main-model call\n",
+                 matc::spec::formatMix(*draftMix).c_str(),
+                 static_cast<long long>(draftTokens),
+                 static_cast<long long>(stats.acceptedTokens),
+                 static_cast<long long>(stats.draftedTokens),
+                 100 * stats.acceptanceRate(),
+                 stats.verifyCalls > 0
+                     ? static_cast<double>(result.decodedTokens) /
+                           static_cast<double>(stats.verifyCalls)
+                     : 0.0);
   return context.report(diags);
 }
 

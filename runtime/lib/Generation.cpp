@@ -11,6 +11,18 @@ static double secondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+static double rate(int64_t tokens, double seconds) {
+  return seconds > 0 ? static_cast<double>(tokens) / seconds : 0;
+}
+
+double GenerationResult::prefillTokensPerSecond(int64_t promptLength) const {
+  return rate(promptLength, prefillSeconds);
+}
+
+double GenerationResult::decodeTokensPerSecond() const {
+  return rate(decodedTokens, decodeSeconds);
+}
+
 bool generate(ModelRunner &runner, const std::vector<int32_t> &prompt,
               const GenerationOptions &options, GenerationResult &result,
               matc::spec::Diagnostics &diags,
@@ -48,6 +60,7 @@ bool generate(ModelRunner &runner, const std::vector<int32_t> &prompt,
     if (!runner.run(step, diags))
       return false;
     ++result.decodeCalls;
+    ++result.decodedTokens;
     emit(sampler.sample(runner.lastRowLogits(), runner.vocabSize()));
   }
   result.decodeSeconds = secondsSince(start);

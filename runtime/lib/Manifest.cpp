@@ -146,6 +146,28 @@ bool checkConsistency(const Manifest &manifest, Diagnostics &diags) {
   return diags.errorCount() == errorsBefore;
 }
 
+// The forward function writes one cache slot per layer it runs: every layer
+// of the spec in an elastic binary (a skipped layer leaves its slot alone),
+// the kept layers of the compiled mix otherwise. A smaller cache would be
+// written out of bounds.
+bool checkCacheLayers(const Manifest &manifest, Diagnostics &diags) {
+  int64_t expected = manifest.spec.numLayers;
+  if (!manifest.elastic) {
+    expected = 0;
+    for (const matc::spec::LayerChoice &layer : manifest.mix)
+      expected += layer.skip ? 0 : 1;
+  }
+  if (manifest.kvCache.layers == expected)
+    return true;
+  diags.error("kv_cache.layers",
+              std::to_string(manifest.kvCache.layers) + " differs from " +
+                  (manifest.elastic
+                       ? "config.num_hidden_layers "
+                       : "the kept layers of mix " + manifest.mixText + ", ") +
+                  std::to_string(expected));
+  return false;
+}
+
 } // namespace
 
 std::optional<Manifest> parseManifest(const std::string &text,
@@ -209,6 +231,18 @@ std::optional<Manifest> parseManifest(const std::string &text,
 
   manifest.mixText = *mix;
   manifest.elastic = *mix == "elastic";
+  // "elastic": true accompanies "mix": "elastic"; older manifests omit it.
+  if (auto flag = root.find("elastic"); flag != root.end()) {
+    if (!flag->is_boolean() || flag->get<bool>() != manifest.elastic) {
+      diags.error("elastic", manifest.elastic
+                                 ? "expected true, since \"mix\" is "
+                                   "\"elastic\""
+                                 : "expected false or absent, since \"mix\" "
+                                   "is the compiled mix " +
+                                       manifest.mixText);
+      return std::nullopt;
+    }
+  }
   manifest.weights = std::move(*weights);
   manifest.kvCache = *kvCache;
   manifest.vocabSize = *vocab;
@@ -229,6 +263,8 @@ std::optional<Manifest> parseManifest(const std::string &text,
     return std::nullopt;
   }
   manifest.mix = std::move(*compiledMix);
+  if (!checkCacheLayers(manifest, diags))
+    return std::nullopt;
   return manifest;
 }
 

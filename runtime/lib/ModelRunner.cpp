@@ -5,6 +5,16 @@
 namespace matrt {
 
 using matc::spec::Diagnostics;
+using matc::spec::formatMix;
+using matc::spec::Mix;
+
+std::vector<int64_t> layerWidthsOf(const Mix &mix) {
+  std::vector<int64_t> widths;
+  widths.reserve(mix.size());
+  for (const matc::spec::LayerChoice &layer : mix)
+    widths.push_back(layer.skip ? kSkippedLayerWidth : layer.width);
+  return widths;
+}
 
 std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
                                                  ForwardFn forward,
@@ -35,7 +45,45 @@ std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
                     " x head_dim " + std::to_string(shape.headDim) + ")");
     return nullptr;
   }
+  runner->currentMix = manifest.mix;
+  runner->widths = layerWidthsOf(manifest.mix);
   return runner;
+}
+
+bool ModelRunner::setMix(const Mix &mix, Diagnostics &diags) {
+  const matc::spec::ModelSpec &spec = manifest.spec;
+  if (static_cast<int64_t>(mix.size()) != spec.numLayers) {
+    diags.error("mix", std::to_string(mix.size()) + " layer choices; the "
+                       "model has " + std::to_string(spec.numLayers) +
+                       " layers");
+    return false;
+  }
+  for (std::size_t layer = 0; layer < mix.size(); ++layer) {
+    int64_t maxWidth = spec.intermediateSize[layer];
+    if (!mix[layer].skip &&
+        (mix[layer].width < 0 || mix[layer].width > maxWidth)) {
+      diags.error("mix", "layer " + std::to_string(layer) + " width " +
+                             std::to_string(mix[layer].width) +
+                             " is outside [0, " + std::to_string(maxWidth) +
+                             "]");
+      return false;
+    }
+  }
+  if (!manifest.elastic && mix != manifest.mix) {
+    diags.error("mix", "this binary was compiled for mix " +
+                           formatMix(manifest.mix) + " and cannot run " +
+                           formatMix(mix));
+    return false;
+  }
+  currentMix = mix;
+  widths = layerWidthsOf(mix);
+  nextPosition = 0;
+  return true;
+}
+
+void ModelRunner::rewind(int64_t length) {
+  if (length >= 0 && length < nextPosition)
+    nextPosition = length;
 }
 
 bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags) {
@@ -62,7 +110,7 @@ bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags) {
   // No zero fill: the forward function writes every logit.
   lastLogits.resize(static_cast<std::size_t>(count * vocabSize()));
   forward(count, nextPosition, tokens.data(), lastLogits.data(),
-          keyCache.as<float>(), valueCache.as<float>(), weights);
+          keyCache.as<float>(), valueCache.as<float>(), weights, widths.data());
   nextPosition += count;
   return true;
 }

@@ -71,9 +71,17 @@ bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {
   weights = WeightStore::load(path, manifest(), diags);
   if (!weights)
     return false;
-  modelRunner =
-      ModelRunner::create(manifest(), forward, weights->pointers(), diags);
+  modelRunner = createRunner(mix(), diags);
   return modelRunner != nullptr;
+}
+
+std::unique_ptr<ModelRunner>
+ModelSession::createRunner(const matc::spec::Mix &mix, Diagnostics &diags) {
+  std::unique_ptr<ModelRunner> runner =
+      ModelRunner::create(manifest(), forward, weights->pointers(), diags);
+  if (!runner || !runner->setMix(mix, diags))
+    return nullptr;
+  return runner;
 }
 
 } // namespace matrt

@@ -31,7 +31,12 @@ public:
   promptTokens(const std::string &flag, const std::string &value,
                matc::spec::Diagnostics &diags) const;
 
+  // Loads the weights once and makes runner(), set to the selected mix.
   bool loadWeights(const std::string &path, matc::spec::Diagnostics &diags);
+  // Another runner over the same weights with a KV cache of its own (a draft
+  // model, say), set to `mix`. Needs loadWeights first.
+  std::unique_ptr<ModelRunner> createRunner(const matc::spec::Mix &mix,
+                                            matc::spec::Diagnostics &diags);
 
   const Manifest &manifest() const { return *parsedManifest; }
   const matc::spec::Mix &mix() const { return *selectedMix; }

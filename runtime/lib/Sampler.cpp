@@ -12,19 +12,13 @@ double Sampler::uniformFromBits(uint64_t bits) {
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }
 
-namespace {
-
-// Greedy argmax, the lowest index on ties. NaN is never taken; a row that is
-// all NaN yields token 0.
-int32_t argmax(const float *logits, int64_t vocab) {
+int32_t Sampler::argmax(const float *logits, int64_t vocab) {
   int64_t best = -1;
   for (int64_t i = 0; i < vocab; ++i)
     if (!std::isnan(logits[i]) && (best < 0 || logits[i] > logits[best]))
       best = i;
   return static_cast<int32_t>(best < 0 ? 0 : best);
 }
-
-} // namespace
 
 std::vector<int32_t> Sampler::topCandidates(const float *logits, int64_t vocab,
                                             int64_t topK) {
@@ -76,6 +70,51 @@ int32_t Sampler::sampleWithTemperature(const float *logits, int64_t vocab) {
   if (chosen == cumulative.end())
     chosen = std::lower_bound(cumulative.begin(), cumulative.end(), total);
   return candidates[chosen - cumulative.begin()];
+}
+
+std::vector<double> Sampler::distribution(const float *logits,
+                                          int64_t vocab) const {
+  std::vector<double> probabilities(static_cast<std::size_t>(vocab), 0.0);
+  if (vocab == 0)
+    return probabilities;
+  std::vector<int32_t> candidates;
+  if (options.temperature > 0)
+    candidates = topCandidates(logits, vocab, options.topK);
+  double largest = -INFINITY;
+  for (int32_t index : candidates)
+    largest = std::max(largest, static_cast<double>(logits[index]));
+  // The cases where sample() makes a deterministic choice.
+  if (candidates.empty() || std::isinf(largest)) {
+    int32_t chosen = candidates.empty() || largest > 0 ? argmax(logits, vocab)
+                                                       : candidates.front();
+    probabilities[chosen] = 1;
+    return probabilities;
+  }
+  double total = 0;
+  for (int32_t index : candidates) {
+    probabilities[index] =
+        std::exp((logits[index] - largest) / options.temperature);
+    total += probabilities[index];
+  }
+  for (int32_t index : candidates)
+    probabilities[index] /= total;
+  return probabilities;
+}
+
+int32_t Sampler::sampleFrom(const std::vector<double> &weights) {
+  std::vector<double> cumulative(weights.size());
+  double total = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    total += weights[i];
+    cumulative[i] = total;
+  }
+  double target = uniform() * total;
+  if (!(total > 0))
+    return 0;
+  auto chosen = std::upper_bound(cumulative.begin(), cumulative.end(), target);
+  if (chosen == cumulative.end())
+    chosen = std::lower_bound(cumulative.begin(), cumulative.end(), total);
+  return static_cast<int32_t>(chosen - cumulative.begin());
 }
 
 } // namespace matrt

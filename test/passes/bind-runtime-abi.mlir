@@ -8,8 +8,9 @@
 // CHECK-NOT: matformer.weight
 // CHECK-NOT: func.func @forward
 // Fixed arguments: token count, start position, tokens, logits, K and V caches
-// for the 2 kept layers (max_positions 32, 1 KV head of 4), then 20 weights.
-// CHECK: func.func @matc_forward_impl(%[[T:[a-z0-9_]+]]: index, %[[POS:[a-z0-9_]+]]: index, %[[TOK:[a-z0-9_]+]]: memref<32xi32>, %[[LOGITS:[a-z0-9_]+]]: memref<32x16xf32>, %[[KC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %[[VC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %[[EMB:[a-z0-9_]+]]: memref<16x8xf32>,
+// for the 2 kept layers (max_positions 32, 1 KV head of 4), the per-layer
+// widths (unused when specialized), then 20 weights.
+// CHECK: func.func @matc_forward_impl(%[[T:[a-z0-9_]+]]: index, %[[POS:[a-z0-9_]+]]: index, %[[TOK:[a-z0-9_]+]]: memref<32xi32>, %[[LOGITS:[a-z0-9_]+]]: memref<32x16xf32>, %[[KC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %[[VC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %{{[a-z0-9_]+}}: memref<3xi64>, %[[EMB:[a-z0-9_]+]]: memref<16x8xf32>,
 // CHECK-SAME: %{{.*}}: memref<8xf32>) {
 // CHECK: %[[TOKV:.*]] = memref.subview %[[TOK]][0] [%[[T]]] [1]
 // CHECK: %[[TOKT:.*]] = bufferization.to_tensor %[[TOKV]] restrict

@@ -17,8 +17,8 @@ namespace matrt {
 // command itself makes.
 //
 // Everything parse() rejects is bad usage (exit status 2): an unknown flag, a
-// missing value, a value not of the flag's type or range, a flag given twice,
-// a positional argument.
+// missing value, a value not of the flag's type or range, a flag given twice
+// (unless it is a list), a positional argument.
 class FlagParser {
 public:
   void addString(const std::string &name, std::string *value,
@@ -32,6 +32,9 @@ public:
                  const std::string &valueName);
   // A switch: present or not, no value.
   void addSwitch(const std::string &name, bool *value);
+  // A string flag that may be repeated; each value is appended in order.
+  void addStringList(const std::string &name, std::vector<std::string> *values,
+                     const std::string &valueName);
 
   // Parses args (without the program and command names). On failure `error`
   // says which argument is wrong and what was expected.
@@ -40,7 +43,7 @@ public:
   bool given(const std::string &name) const;
 
 private:
-  enum class Kind { String, Int, Unsigned, Double, Switch };
+  enum class Kind { String, StringList, Int, Unsigned, Double, Switch };
   struct Flag {
     std::string name; // with the leading "--"
     Kind kind;

@@ -21,9 +21,16 @@ struct GenerationResult {
   // The sequence (prompt and generated tokens) reached max_positions before
   // maxNewTokens were generated.
   bool stoppedAtMaxPositions = false;
+  // Calls of the (main) model after the prefill.
   int64_t decodeCalls = 0;
+  // Tokens made after the prefill's one: decodeCalls for plain generation,
+  // more per call with speculative decoding.
+  int64_t decodedTokens = 0;
   double prefillSeconds = 0;
   double decodeSeconds = 0;
+
+  double prefillTokensPerSecond(int64_t promptLength) const;
+  double decodeTokensPerSecond() const;
 };
 
 // Autoregressive generation on a fresh sequence: one forward call with the

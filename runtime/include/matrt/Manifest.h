@@ -37,10 +37,14 @@ struct KvCacheShape {
 //    "kv_cache": {"layers": 3, "max_positions": 256, "kv_heads": 2,
 //                 "head_dim": 16},
 //    "vocab_size": 256, "max_positions": 256}
+// An elastic binary (matc compile --elastic) says "mix": "elastic" and
+// "elastic": true; it takes every universal weight and its kv_cache has one
+// slot per layer of the spec, where a static binary's has one per kept layer.
 struct Manifest {
   matc::spec::ModelSpec spec;
   // "mix" exactly as written; "elastic" for a binary that runs any mix.
   std::string mixText;
+  // Widths are run-time values: any mix runs, chosen per forward call.
   bool elastic = false;
   // The compiled mix, resolved against `spec`; for an elastic binary the
   // spec's default mix.

@@ -10,18 +10,23 @@
 
 namespace matrt {
 
-// The mix a run uses, from the --mix text (empty when the flag is absent):
-// a binary compiled for one mix runs only that mix, so another one is an
-// error saying so; an elastic binary runs any mix, and without --mix the
-// spec's default. MIX warnings (an untrained width) are passed on.
+// The mix a run uses, from MIX text (empty when none was given): a binary
+// compiled for one mix runs only that mix, so another one is an error saying
+// so; an elastic binary runs any mix, and without one the spec's default.
+// MIX warnings (an untrained width) are passed on. `where` names the source
+// in messages: a flag ("--mix") or a request field ("field 'mix'").
 std::optional<matc::spec::Mix> selectMix(const Manifest &manifest,
-                                         const std::string &mixFlag,
-                                         matc::spec::Diagnostics &diags);
+                                         const std::string &mixText,
+                                         matc::spec::Diagnostics &diags,
+                                         const std::string &where = "--mix");
 
-// --draft-mix: speculative decoding runs a second mix over the same weights,
-// which only an elastic binary can do.
-bool checkDraftMix(const Manifest &manifest, const std::string &draftMixFlag,
-                   matc::spec::Diagnostics &diags);
+// The draft mix of speculative decoding, which runs a second mix over the
+// same weights: only an elastic binary can do that. `mixText` must not be
+// empty.
+std::optional<matc::spec::Mix>
+selectDraftMix(const Manifest &manifest, const std::string &mixText,
+               matc::spec::Diagnostics &diags,
+               const std::string &where = "--draft-mix");
 
 } // namespace matrt
 

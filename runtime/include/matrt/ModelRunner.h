@@ -2,6 +2,7 @@
 #define MATRT_MODELRUNNER_H
 
 #include "matc/spec/Diagnostics.h"
+#include "matc/spec/Mix.h"
 #include "matrt/AlignedBuffer.h"
 #include "matrt/Manifest.h"
 #include "matrt/ModelAbi.h"
@@ -17,14 +18,26 @@ namespace matrt {
 // run() checks the preconditions the generated code relies on, so a bad token
 // or an overlong sequence is an error here and never out-of-bounds memory
 // access there.
+//
+// A runner also carries the mix it runs, as the per-layer widths every
+// forward call receives. Several runners may share one set of weights (say,
+// a main and a draft mix for speculative decoding), each with its own cache.
 class ModelRunner {
 public:
   // `weights` must outlive the runner: it holds one pointer per manifest
-  // weight. Fails (with a diagnostic) only when the cache cannot be allocated.
+  // weight. The runner starts with the manifest's mix (the compiled one, or
+  // the spec's default for an elastic binary). Fails (with a diagnostic) only
+  // when the cache cannot be allocated.
   static std::unique_ptr<ModelRunner> create(const Manifest &manifest,
                                              ForwardFn forward,
                                              void *const *weights,
                                              matc::spec::Diagnostics &diags);
+
+  // Switches to `mix` and starts a new sequence. The generated code trusts
+  // the widths, so they are checked here: one choice per layer of the spec,
+  // each width in [0, that layer's d_ff]; a binary compiled for one mix takes
+  // only that mix. On failure the runner keeps its mix.
+  bool setMix(const matc::spec::Mix &mix, matc::spec::Diagnostics &diags);
 
   // Runs `tokens` at positions [position(), position() + tokens.size()),
   // stores their K/V, leaves logits [tokens.size(), vocab] in logits() and
@@ -34,12 +47,25 @@ public:
   // Starts a new sequence. Stale cache entries need no clearing: positions
   // are always written before they are attended over.
   void reset() { nextPosition = 0; }
+  // Forgets every position from `length` on (length <= position()), so the
+  // next run() continues from there. Attention only reads the positions
+  // before the end of the run, so the forgotten cache rows are simply
+  // overwritten later; speculative decoding uses this to drop rejected
+  // draft tokens.
+  void rewind(int64_t length);
 
   int64_t position() const { return nextPosition; }
   int64_t maxPositions() const { return manifest.maxPositions; }
   int64_t vocabSize() const { return manifest.vocabSize; }
+  const matc::spec::Mix &mix() const { return currentMix; }
+  // What every forward call receives: per layer the FFN width, or
+  // kSkippedLayerWidth.
+  const std::vector<int64_t> &layerWidths() const { return widths; }
   // Logits of the last run, row-major [tokens of that run][vocab].
   const std::vector<float> &logits() const { return lastLogits; }
+  const float *rowLogits(int64_t row) const {
+    return lastLogits.data() + row * manifest.vocabSize;
+  }
   const float *lastRowLogits() const {
     return lastLogits.data() + lastLogits.size() - manifest.vocabSize;
   }
@@ -52,11 +78,16 @@ private:
   const Manifest &manifest;
   ForwardFn forward;
   void *const *weights;
+  matc::spec::Mix currentMix;
+  std::vector<int64_t> widths;
   AlignedBuffer keyCache;
   AlignedBuffer valueCache;
   std::vector<float> lastLogits;
   int64_t nextPosition = 0;
 };
+
+// The forward function's layer_widths for `mix`.
+std::vector<int64_t> layerWidthsOf(const matc::spec::Mix &mix);
 
 } // namespace matrt
 

@@ -28,6 +28,23 @@ public:
 
   int32_t sample(const float *logits, int64_t vocab);
 
+  // The distribution sample() draws from, over the whole vocabulary: one-hot
+  // at the greedy choice for temperature 0, else softmax(logits / T) over the
+  // top-k candidates and 0 elsewhere, summing to 1. Speculative sampling
+  // compares the draft's and the main model's distributions.
+  std::vector<double> distribution(const float *logits, int64_t vocab) const;
+  // Draws an index with probability proportional to `weights` (>= 0) from
+  // one engine draw, by the cumulative rule sample() uses. All-zero weights
+  // yield index 0.
+  int32_t sampleFrom(const std::vector<double> &weights);
+  // One uniform double in [0, 1) from the engine.
+  double uniform() { return uniformFromBits(engine()); }
+  bool greedy() const { return options.temperature <= 0; }
+
+  // The largest logit, the lowest index on ties. NaN is never taken; a row
+  // that is all NaN yields token 0.
+  static int32_t argmax(const float *logits, int64_t vocab);
+
   // The candidates sampling draws from: the indices of the topK largest
   // logits (all when topK is 0 or >= vocab), ties broken towards the lower
   // index, returned in increasing index order. NaN logits are never chosen.

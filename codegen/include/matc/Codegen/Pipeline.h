@@ -20,9 +20,9 @@ struct MatFormerPipelineOptions {
 void buildMatFormerPipeline(mlir::OpPassManager &pm,
                             const MatFormerPipelineOptions &options);
 
-/// Specialized matformer -> the runtime's entry point, still in matformer
-/// ops (`matformer-bind-runtime-abi`).
-void buildBindRuntimePipeline(mlir::OpPassManager &pm);
+/// Specialized (or, with `elastic`, universal) matformer -> the runtime's
+/// entry point, still in matformer ops (`matformer-bind-runtime-abi`).
+void buildBindRuntimePipeline(mlir::OpPassManager &pm, bool elastic);
 
 /// The runtime entry point -> LLVM dialect for the host CPU: lower to
 /// linalg on tensors, fuse elementwise ops, bufferize, loops, LLVM.

@@ -29,7 +29,10 @@ struct ModelAbi {
   int64_t cacheLayers = 0, maxPositions = 0, kvHeads = 0, headDim = 0;
   int64_t vocabSize = 0;
   bool bf16Weights = false;
-  /// Canonical MIX text of a specialized model (spec::formatMix).
+  /// Widths are chosen per call (`--elastic`).
+  bool elastic = false;
+  /// Canonical MIX text of a specialized model (spec::formatMix), or
+  /// "elastic".
   std::string mix;
 };
 

@@ -48,9 +48,20 @@ def BindRuntimeAbi : Pass<"matformer-bind-runtime-abi", "mlir::ModuleOp"> {
     so the runtime passes plain pointers. Weights become arguments in the
     order the model first reads them (recorded in `matformer.abi.weights`),
     and each attention gets its layer's slice of the caches.
+
+    The entry also takes `%layer_widths: memref<N x i64>`, one entry per
+    layer of the universal model. A specialized module ignores it. With
+    `elastic`, it is the Mix'n'Match choice of each call: every `nested_ffn`
+    runs at `runtime_width` loaded from it, and a layer whose entry is -1 is
+    skipped (an `scf.if` around the layer), so one binary runs every MIX.
   }];
+  let options = [
+    Option<"elastic", "elastic", "bool", /*default=*/"false",
+           "Widths come from the layer_widths argument at run time">,
+  ];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def ConvertMatFormerToLinalg

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Checks a compiled program's KV-cache decoding against full forwards.
 
-  kv_check.py EXE WEIGHTS PROMPT_IDS GENERATED_IDS WORKDIR [--mix MIX]
+  kv_check.py EXE WEIGHTS PROMPT GENERATED WORKDIR [--min-distinct N]
 
-GENERATED_IDS is what `EXE generate --temperature 0 --print-tokens` printed
-for PROMPT_IDS (prefill once, then one cached decode step per token). For each
-step i this runs `EXE forward` (no cache: all tokens at position 0) on
+PROMPT and GENERATED are comma-separated token ids, or @FILE holding them.
+GENERATED is what `EXE generate --temperature 0 --print-tokens` printed for
+PROMPT (prefill once, then one cached decode step per token). For each step i
+this runs `EXE forward` (no cache: all tokens at once from position 0) on
 PROMPT + GENERATED[:i], reads the float32 .npy itself (standard library only,
 no NumPy) and takes the argmax of the last row, the lowest id on ties. Step i
 passes when that argmax is GENERATED[i], or when GENERATED[i]'s logit is
 within 1e-4 * max|logit| of the maximum (the rule `matc-reference greedy`
-uses: two f32 evaluation orders may flip a near-tie). Prints one line per
-step and PASS, or FAIL and exits 1.
+uses: two f32 evaluation orders may flip a near-tie). --min-distinct N also
+fails when GENERATED holds fewer than N distinct tokens (a sequence that
+repeats one token would not show a stale or misplaced cache entry). Prints
+one line per step and PASS, or FAIL and exits 1.
 """
 import array
 import ast
@@ -20,6 +23,13 @@ import subprocess
 import sys
 
 NEAR_TIE = 1e-4
+
+
+def read_ids(arg):
+    if arg.startswith("@"):
+        with open(arg[1:]) as f:
+            arg = f.read()
+    return [int(t) for t in arg.strip().split(",")]
 
 
 def read_npy(path):
@@ -49,14 +59,14 @@ def read_npy(path):
 
 def main():
     args = sys.argv[1:]
-    mix = []
-    if "--mix" in args:
-        i = args.index("--mix")
-        mix = ["--mix", args[i + 1]]
+    min_distinct = 0
+    if "--min-distinct" in args:
+        i = args.index("--min-distinct")
+        min_distinct = int(args[i + 1])
         del args[i:i + 2]
-    exe, weights, prompt_text, generated_text, workdir = args
-    prompt = [int(t) for t in prompt_text.split(",")]
-    generated = [int(t) for t in generated_text.strip().split(",")]
+    exe, weights, prompt_arg, generated_arg, workdir = args
+    prompt = read_ids(prompt_arg)
+    generated = read_ids(generated_arg)
     out = os.path.join(workdir, "kv_check_step.npy")
     failures = 0
     for i, token in enumerate(generated):
@@ -64,7 +74,7 @@ def main():
         if os.path.exists(out):
             os.remove(out)
         subprocess.run([exe, "forward", "--weights", weights, "--tokens",
-                        ",".join(map(str, tokens)), "--output", out] + mix,
+                        ",".join(map(str, tokens)), "--output", out],
                        check=True, stderr=subprocess.DEVNULL)
         (rows, vocab), values = read_npy(out)
         if rows != len(tokens):
@@ -83,6 +93,11 @@ def main():
             failures += 1
         print("step %d: cached %d, full-forward argmax %d, margin %.3e: %s"
               % (i, token, best, margin, verdict))
+    distinct = len(set(generated))
+    if distinct < min_distinct:
+        print("FAIL: only %d distinct tokens generated, expected at least %d"
+              % (distinct, min_distinct))
+        sys.exit(1)
     if failures:
         print("FAIL: %d of %d steps differ from the full forward"
               % (failures, len(generated)))
