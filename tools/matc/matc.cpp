@@ -5,6 +5,7 @@
 // 2 bad usage.
 //
 //===----------------------------------------------------------------------===//
+#include "ExtractSubmodel.h"
 #include "InitWeights.h"
 #include "matc/Codegen/Compiler.h"
 #include "matc/spec/Diagnostics.h"
@@ -21,13 +22,18 @@ enum ExitCode { kOk = 0, kUserError = 1, kUsageError = 2 };
 
 cl::SubCommand initCommand("init", "Write deterministic random weights for a spec");
 cl::SubCommand compileCommand("compile", "Compile a model spec and a Mix'n'Match choice");
+cl::SubCommand extractCommand("extract", "Slice a Mix'n'Match submodel out of a checkpoint");
 
 cl::opt<std::string> specPath(cl::Positional, cl::Required,
                               cl::desc("<spec.json>"), cl::sub(initCommand),
-                              cl::sub(compileCommand));
-cl::opt<std::string> outputPath("o", cl::Required, cl::desc("Output file"),
+                              cl::sub(compileCommand), cl::sub(extractCommand));
+cl::opt<std::string> extractWeights(cl::Positional, cl::Required,
+                                    cl::desc("<weights.safetensors>"),
+                                    cl::sub(extractCommand));
+cl::opt<std::string> outputPath("o", cl::Required,
+                                cl::desc("Output file (extract: folder)"),
                                 cl::value_desc("path"), cl::sub(initCommand),
-                                cl::sub(compileCommand));
+                                cl::sub(compileCommand), cl::sub(extractCommand));
 cl::opt<std::string> dtypeName("dtype", cl::desc("Weight dtype: f32 or bf16"),
                                cl::init("f32"), cl::sub(initCommand),
                                cl::sub(compileCommand));
@@ -37,7 +43,8 @@ cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
 
 cl::opt<std::string> mix("mix",
                          cl::desc("Mix'n'Match choice (DESIGN.md section 3)"),
-                         cl::value_desc("MIX"), cl::sub(compileCommand));
+                         cl::value_desc("MIX"), cl::sub(compileCommand),
+                         cl::sub(extractCommand));
 cl::opt<bool> elastic("elastic", cl::desc("One binary for every MIX"),
                       cl::sub(compileCommand));
 cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
@@ -81,6 +88,21 @@ int runInit() {
   }
   errs() << diags.str();
   return diags.hasErrors() ? kUserError : kOk;
+}
+
+int runExtract() {
+  if (!mix.getNumOccurrences())
+    return usageError("extract needs --mix MIX");
+  matc::spec::Diagnostics diags(specPath);
+  std::optional<matc::spec::ModelSpec> spec =
+      matc::spec::loadModelSpec(specPath, diags);
+  bool ok = spec && matc::extractSubmodel(*spec, extractWeights, mix,
+                                          outputPath, diags);
+  errs() << diags.str();
+  if (ok)
+    errs() << "matc: extracted mix " << mix << " of " << specPath << " -> "
+           << outputPath << "/{model.safetensors,config.json}\n";
+  return ok ? kOk : kUserError;
 }
 
 int runCompile() {
@@ -150,5 +172,7 @@ int main(int argc, char **argv) {
     return runInit();
   if (compileCommand)
     return runCompile();
-  return usageError("expected a subcommand: init or compile (see --help)");
+  if (extractCommand)
+    return runExtract();
+  return usageError("expected a subcommand: init, compile or extract (see --help)");
 }
