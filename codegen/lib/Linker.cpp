@@ -40,6 +40,13 @@ bool matc::linkExecutable(const std::string &objectPath,
   std::vector<llvm::StringRef> args = {*driver, "-o", temporary, objectPath};
   for (const std::string &library : libraries)
     args.push_back(library);
+  // The OpenMP lowering calls LLVM's OpenMP runtime (GCC's libgomp lacks
+  // the __kmpc entry points).
+  std::string ompDir = MATC_OPENMP_LIB_DIR;
+  std::string ompSearch = "-L" + ompDir, ompRpath = "-Wl,-rpath," + ompDir;
+  args.push_back(ompSearch);
+  args.push_back("-lomp");
+  args.push_back(ompRpath);
   args.push_back("-lm");
 
   llvm::SmallString<128> logPath;

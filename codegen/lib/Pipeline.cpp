@@ -35,7 +35,10 @@ static constexpr const char *kCpuLowering =
     "canonicalize,"
     "buffer-deallocation-pipeline,"
     "matc-memref-copy-to-linalg,"
-    "convert-linalg-to-loops,"
+    // Parallel dimensions become OpenMP worksharing loops over both cores.
+    "convert-linalg-to-parallel-loops,"
+    "convert-scf-to-openmp,"
+    "canonicalize,"
     "convert-scf-to-cf,"
     "expand-strided-metadata,"
     "lower-affine,"
@@ -46,6 +49,9 @@ static constexpr const char *kCpuLowering =
     "convert-index-to-llvm,"
     "convert-cf-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+    // After func-to-llvm: its own patterns would give memref arguments
+    // descriptors instead of bare pointers.
+    "convert-openmp-to-llvm,"
     "reconcile-unrealized-casts";
 
 LogicalResult matc::buildCpuLoweringPipeline(OpPassManager &pm) {
