@@ -77,6 +77,8 @@ matc::Compiler::Compiler(llvm::raw_ostream &diagnostics)
   registerMatcDialects(registry);
   context.appendDialectRegistry(registry);
   context.loadAllAvailableDialects();
+  // Diagnostics name the place; a dump of the whole module helps nobody.
+  context.printOpOnDiagnostic(false);
 }
 
 matc::Compiler::~Compiler() = default;

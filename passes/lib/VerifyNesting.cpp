@@ -79,15 +79,14 @@ struct VerifyNestingPass
                           << ": one model has one set of granularities";
         ok = false;
       }
+      // Untrained widths are allowed by default; the MIX parser already
+      // warned about them once.
       std::optional<uint64_t> width = ffn.getStaticWidth();
-      if (granularities && width && *width != 0 &&
+      if (requireTrainedWidths && granularities && width && *width != 0 &&
           !granularities.contains(static_cast<int64_t>(*width))) {
-        auto diag = requireTrainedWidths ? ffn.emitOpError()
-                                         : ffn.emitWarning();
-        diag << "width " << *width << " is not a trained granularity "
-             << granularities;
-        if (requireTrainedWidths)
-          ok = false;
+        ffn.emitOpError() << "width " << *width
+                          << " is not a trained granularity " << granularities;
+        ok = false;
       }
     });
 

@@ -21,10 +21,12 @@ struct Command {
   int (*run)(const CommandContext &, const std::vector<std::string> &);
 };
 
-// serve, eval and train slot in here as they are implemented.
+// train slots in here when it is implemented.
 const Command kCommands[] = {
     {"forward", kForwardUsage, runForward},
     {"generate", kGenerateUsage, runGenerate},
+    {"serve", kServeUsage, runServe},
+    {"eval", kEvalUsage, runEval},
     {"bench", kBenchUsage, runBench},
 };
 
@@ -95,7 +97,7 @@ int runCommandLine(const std::vector<std::string> &args,
   std::string known;
   for (const Command &command : kCommands)
     known += std::string(known.empty() ? "" : ", ") + command.name;
-  std::string why = name == "serve" || name == "eval" || name == "train"
+  std::string why = name == "train"
                         ? "'" + name + "' is not supported by this runtime yet"
                         : "unknown command '" + name + "'";
   std::fprintf(console.err, "error: %s; this program runs %s\n%s", why.c_str(),

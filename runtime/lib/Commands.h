@@ -32,12 +32,18 @@ struct CommandContext {
 // Usage lines; "OUT" stands for the program name.
 extern const char kForwardUsage[];
 extern const char kGenerateUsage[];
+extern const char kServeUsage[];
+extern const char kEvalUsage[];
 extern const char kBenchUsage[];
 
 int runForward(const CommandContext &context,
                const std::vector<std::string> &args);
 int runGenerate(const CommandContext &context,
                 const std::vector<std::string> &args);
+int runServe(const CommandContext &context,
+             const std::vector<std::string> &args);
+int runEval(const CommandContext &context,
+            const std::vector<std::string> &args);
 int runBench(const CommandContext &context,
              const std::vector<std::string> &args);
 

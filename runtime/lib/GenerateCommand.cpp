@@ -113,10 +113,11 @@ int runGenerate(const CommandContext &context,
     std::fputc('\n', context.console.err);
   std::FILE *err = context.console.err;
   std::fprintf(
-      err, "%zu prompt tokens, %zu generated; prefill %.1f tok/s, decode %.1f tok/s\n",
+      err,
+      "%zu prompt tokens, %zu generated; prefill %.1f tok/s, decode %.1f "
+      "tok/s\n",
       promptTokens->size(), result.tokens.size(),
-      result.prefillTokensPerSecond(
-          static_cast<int64_t>(promptTokens->size())),
+      result.prefillTokensPerSecond(static_cast<int64_t>(promptTokens->size())),
       result.decodeTokensPerSecond());
   if (speculative)
     std::fprintf(err,

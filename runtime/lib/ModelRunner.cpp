@@ -53,9 +53,10 @@ std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
 bool ModelRunner::setMix(const Mix &mix, Diagnostics &diags) {
   const matc::spec::ModelSpec &spec = manifest.spec;
   if (static_cast<int64_t>(mix.size()) != spec.numLayers) {
-    diags.error("mix", std::to_string(mix.size()) + " layer choices; the "
-                       "model has " + std::to_string(spec.numLayers) +
-                       " layers");
+    diags.error("mix", std::to_string(mix.size()) +
+                           " layer choices; the "
+                           "model has " +
+                           std::to_string(spec.numLayers) + " layers");
     return false;
   }
   for (std::size_t layer = 0; layer < mix.size(); ++layer) {

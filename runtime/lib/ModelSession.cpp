@@ -32,39 +32,51 @@ bool ModelSession::byteTokenizer() const {
 std::optional<std::vector<int32_t>>
 ModelSession::promptTokens(const std::string &flag, const std::string &value,
                            Diagnostics &diags) const {
-  std::vector<int32_t> tokens;
+  std::optional<std::vector<int32_t>> tokens;
   if (flag == "--tokens") {
     std::string error;
-    std::optional<std::vector<int32_t>> parsed =
-        parseTokenList(value, flag, error);
-    if (!parsed) {
+    tokens = parseTokenList(value, flag, error);
+    if (!tokens)
       diags.error("", error);
-      return std::nullopt;
-    }
-    tokens = std::move(*parsed);
-  } else if (!byteTokenizer()) {
-    diags.error(flag, "this model has vocab_size " +
-                          std::to_string(manifest().vocabSize) +
-                          " and no tokenizer; text works only with the byte "
-                          "tokenizer (vocab_size 256), so pass token ids with "
-                          "--tokens");
-    return std::nullopt;
   } else {
-    tokens = encodeBytes(value);
+    tokens = textTokens(flag, value, diags);
   }
-  if (tokens.empty()) {
-    diags.error(flag, "empty; the model needs at least one token");
+  if (!tokens || !checkPrompt(*tokens, flag, diags))
     return std::nullopt;
-  }
-  if (!checkTokenRange(tokens, manifest().vocabSize, flag, diags))
-    return std::nullopt;
-  if (static_cast<int64_t>(tokens.size()) > manifest().maxPositions) {
-    diags.error(flag, std::to_string(tokens.size()) +
-                          " tokens, more than the model's max_positions (" +
-                          std::to_string(manifest().maxPositions) + ")");
-    return std::nullopt;
-  }
   return tokens;
+}
+
+std::optional<std::vector<int32_t>>
+ModelSession::textTokens(const std::string &where, const std::string &text,
+                         Diagnostics &diags) const {
+  if (!byteTokenizer()) {
+    diags.error(
+        where,
+        "this model has vocab_size " + std::to_string(manifest().vocabSize) +
+            " and no tokenizer; text works only with the byte "
+            "tokenizer (vocab_size 256), so pass token ids " +
+            (where.rfind("--", 0) == 0 ? "with --tokens" : "in \"tokens\""));
+    return std::nullopt;
+  }
+  return encodeBytes(text);
+}
+
+bool ModelSession::checkPrompt(const std::vector<int32_t> &tokens,
+                               const std::string &where,
+                               Diagnostics &diags) const {
+  if (tokens.empty()) {
+    diags.error(where, "empty; the model needs at least one token");
+    return false;
+  }
+  if (!checkTokenRange(tokens, manifest().vocabSize, where, diags))
+    return false;
+  if (static_cast<int64_t>(tokens.size()) > manifest().maxPositions) {
+    diags.error(where, std::to_string(tokens.size()) +
+                           " tokens, more than the model's max_positions (" +
+                           std::to_string(manifest().maxPositions) + ")");
+    return false;
+  }
+  return true;
 }
 
 bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {

@@ -30,6 +30,14 @@ public:
   std::optional<std::vector<int32_t>>
   promptTokens(const std::string &flag, const std::string &value,
                matc::spec::Diagnostics &diags) const;
+  // Text through the byte tokenizer; another vocabulary is an error naming
+  // `where` (which says to pass --tokens).
+  std::optional<std::vector<int32_t>>
+  textTokens(const std::string &where, const std::string &text,
+             matc::spec::Diagnostics &diags) const;
+  // The checks promptTokens makes of a prompt given as ids.
+  bool checkPrompt(const std::vector<int32_t> &tokens, const std::string &where,
+                   matc::spec::Diagnostics &diags) const;
 
   // Loads the weights once and makes runner(), set to the selected mix.
   bool loadWeights(const std::string &path, matc::spec::Diagnostics &diags);

@@ -16,14 +16,16 @@ enum ExitStatus : int {
   kExitUsage = 2,     // bad command line: unknown flag, missing flag, ...
 };
 
-// Where a command's output goes; tests substitute temporary files.
+// Where a command's output goes (and serve's requests come from); tests
+// substitute temporary files.
 struct Console {
   std::FILE *out = stdout;
   std::FILE *err = stderr;
+  std::FILE *in = stdin;
 };
 
 // The compiled program's command line:
-//   OUT forward|generate|bench ... (see usageText)
+//   OUT forward|generate|serve|eval|bench ... (see usageText)
 // `args` excludes the program name, which only appears in messages.
 int runCommandLine(const std::vector<std::string> &args,
                    const std::string &programName, const CompiledModel &model,

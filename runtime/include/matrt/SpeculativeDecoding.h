@@ -47,7 +47,8 @@ struct SpeculationStats {
 // replaced by a draw from max(0, p - q), renormalized. The tokens are then
 // distributed exactly as plain sampling from the main mix, though a seed
 // gives other tokens than plain generation does.
-// Stops like generate(): at maxNewTokens or at max_positions.
+// Stops like generate(): at maxNewTokens or at max_positions. `main` and
+// `draft` must be two runners (two caches), usually over the same weights.
 bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
                          const std::vector<int32_t> &prompt,
                          const GenerationOptions &options, int64_t draftTokens,

@@ -69,9 +69,11 @@ TEST_F(CommandLineTest, HelpAndBadUsage) {
   Outcome unknown = run({"frobnicate"});
   EXPECT_EQ(unknown.status, kExitUsage);
   EXPECT_TRUE(contains(unknown.err, "unknown command 'frobnicate'"));
-  Outcome later = run({"serve", "--weights", weights});
+  EXPECT_TRUE(contains(help.out, "toy serve --weights W"));
+  EXPECT_TRUE(contains(help.out, "toy eval --weights W --data FILE"));
+  Outcome later = run({"train", "--data", "x"});
   EXPECT_EQ(later.status, kExitUsage);
-  EXPECT_TRUE(contains(later.err, "'serve' is not supported"));
+  EXPECT_TRUE(contains(later.err, "'train' is not supported"));
 
   Outcome unknownFlag = run({"forward", "--weights", weights, "--bogus"});
   EXPECT_EQ(unknownFlag.status, kExitUsage);
@@ -230,6 +232,7 @@ TEST_F(CommandLineTest, GenerateDraftMixNeedsElastic) {
   EXPECT_EQ(result.status, kExitUserError);
   EXPECT_TRUE(contains(result.err, "--draft-mix: speculative decoding needs "
                                    "a binary compiled with --elastic"));
+  EXPECT_TRUE(toyCalls().empty());
 }
 
 TEST_F(CommandLineTest, ElasticBinaryAcceptsAnyMix) {
@@ -237,6 +240,88 @@ TEST_F(CommandLineTest, ElasticBinaryAcceptsAnyMix) {
                         "--prompt", "a", "--max-new-tokens", "1"},
                        toyManifest("elastic"));
   EXPECT_EQ(result.status, kExitSuccess) << result.err;
+  ASSERT_FALSE(toyCalls().empty());
+  EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{2, -1}));
+
+  // Without --mix: the spec's default (XL here).
+  ASSERT_EQ(run({"generate", "--weights", weights, "--prompt", "a",
+                 "--max-new-tokens", "1"},
+                toyManifest("elastic"))
+                .status,
+            kExitSuccess);
+  EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{16, 16}));
+
+  Outcome bad =
+      run({"generate", "--weights", weights, "--mix", "17,S", "--prompt", "a"},
+          toyManifest("elastic"));
+  EXPECT_EQ(bad.status, kExitUserError);
+  EXPECT_TRUE(contains(bad.err, "--mix")) << bad.err;
+}
+
+TEST_F(CommandLineTest, GenerateWithADraftMixMatchesPlainGreedy) {
+  std::vector<std::string> plain = {
+      "generate", "--weights",        weights, "--tokens",      "1,2", "--mix",
+      "8,8",      "--max-new-tokens", "10",    "--print-tokens"};
+  Outcome expected = run(plain, toyManifest("elastic"));
+  ASSERT_EQ(expected.status, kExitSuccess) << expected.err;
+  for (const char *k : {"1", "4", "6"}) {
+    std::vector<std::string> args = plain;
+    args.insert(args.end(), {"--draft-mix", "S,S", "--draft-tokens", k});
+    Outcome result = run(args, toyManifest("elastic"));
+    ASSERT_EQ(result.status, kExitSuccess) << result.err;
+    EXPECT_EQ(result.out, expected.out) << "k " << k;
+    EXPECT_TRUE(contains(result.err, "speculative decoding with draft mix "
+                                     "2,2"))
+        << result.err;
+    EXPECT_TRUE(contains(result.err, "accepted ")) << result.err;
+    EXPECT_TRUE(contains(result.err, "tokens per main-model call"));
+    EXPECT_TRUE(contains(result.err, "decode ")) << result.err;
+  }
+  // Text streams as without a draft.
+  Outcome text = run({"generate", "--weights", weights, "--prompt", "\x01\x02",
+                      "--max-new-tokens", "3", "--draft-mix", "XL"},
+                     toyManifest("elastic"));
+  Outcome plainText = run({"generate", "--weights", weights, "--prompt",
+                           "\x01\x02", "--max-new-tokens", "3"},
+                          toyManifest("elastic"));
+  ASSERT_EQ(text.status, kExitSuccess) << text.err;
+  EXPECT_EQ(text.out, plainText.out);
+  EXPECT_TRUE(contains(text.err, "accepted 1 of 1 drafted (100.0%)"))
+      << text.err;
+}
+
+TEST_F(CommandLineTest, DraftFlagErrors) {
+  Outcome tokensAlone = run({"generate", "--weights", weights, "--prompt", "a",
+                             "--draft-tokens", "3"},
+                            toyManifest("elastic"));
+  EXPECT_EQ(tokensAlone.status, kExitUsage);
+  EXPECT_TRUE(contains(tokensAlone.err, "--draft-tokens needs --draft-mix"));
+  Outcome zero = run({"generate", "--weights", weights, "--prompt", "a",
+                      "--draft-mix", "S", "--draft-tokens", "0"},
+                     toyManifest("elastic"));
+  EXPECT_EQ(zero.status, kExitUsage);
+  Outcome badDraft = run({"generate", "--weights", weights, "--prompt", "a",
+                          "--draft-mix", "S,S,S"},
+                         toyManifest("elastic"));
+  EXPECT_EQ(badDraft.status, kExitUserError);
+  EXPECT_TRUE(contains(badDraft.err, "--draft-mix")) << badDraft.err;
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST_F(CommandLineTest, BenchOnAnElasticBinaryFollowsTheMix) {
+  Outcome result = run({"bench", "--weights", weights, "--mix", "S,skip",
+                        "--prompt-len", "4", "--new-tokens", "2"},
+                       toyManifest("elastic"));
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  nlohmann::json line =
+      nlohmann::json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(line.is_object()) << result.out;
+  EXPECT_EQ(line["elastic"], true);
+  EXPECT_EQ(line["mix"], "2,skip");
+  // One kept layer: attention 192 and FFN 3*8*2 = 48; LM head 2048.
+  EXPECT_EQ(line["flops_per_token"], 2 * (192 + 48 + 2048));
+  EXPECT_EQ(line["weight_bytes"], 4 * (192 + 48 + 16 + 2048 + 8));
+  EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{2, -1}));
 }
 
 TEST_F(CommandLineTest, BenchPrintsOneJsonLine) {

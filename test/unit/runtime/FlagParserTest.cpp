@@ -101,3 +101,24 @@ TEST(FlagParserTest, BadUsageSaysWhatIsWrong) {
   EXPECT_EQ(errorFor({"--temperature", "1x"}),
             "--temperature: expected a number >= 0, got '1x'");
 }
+
+TEST(FlagParserTest, ListFlagsCollectEveryValue) {
+  std::vector<std::string> mixes;
+  std::string other;
+  FlagParser parser;
+  parser.addStringList("--mix", &mixes, "MIX");
+  parser.addString("--data", &other, "FILE");
+  std::string error;
+  ASSERT_TRUE(parser.parse({"--mix", "S", "--data", "d", "--mix=XL,S"}, error))
+      << error;
+  EXPECT_EQ(mixes, (std::vector<std::string>{"S", "XL,S"}));
+  EXPECT_TRUE(parser.given("--mix"));
+  FlagParser again;
+  std::vector<std::string> none;
+  again.addStringList("--mix", &none, "MIX");
+  ASSERT_TRUE(again.parse({}, error));
+  EXPECT_TRUE(none.empty());
+  EXPECT_FALSE(again.given("--mix"));
+  EXPECT_FALSE(again.parse({"--mix"}, error));
+  EXPECT_EQ(error, "--mix needs a value (--mix MIX)");
+}

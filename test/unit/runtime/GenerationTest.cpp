@@ -80,6 +80,79 @@ TEST(ModelRunnerTest, PreconditionsAreCheckedBeforeCalling) {
   EXPECT_EQ(toyCalls().size(), 1u);
 }
 
+TEST(ModelRunnerTest, WidthsArePassedOnEveryCall) {
+  matc::test::ToyModel toy("elastic");
+  std::unique_ptr<ModelRunner> runner = toy.runner();
+  Diagnostics diags;
+  // The spec's default mix (XL) until another is set.
+  ASSERT_TRUE(runner->run({1, 2}, diags));
+  ASSERT_TRUE(runner->setMix(
+      *matc::spec::parseMix("S,skip", toy.manifest.spec, diags), diags))
+      << diags.str();
+  EXPECT_EQ(runner->position(), 0); // a new mix starts a new sequence
+  EXPECT_EQ(runner->layerWidths(), (std::vector<int64_t>{2, -1}));
+  ASSERT_TRUE(runner->run({3}, diags));
+  ASSERT_TRUE(runner->setMix(
+      *matc::spec::parseMix("0,13", toy.manifest.spec, diags), diags));
+  ASSERT_TRUE(runner->run({4}, diags));
+  ASSERT_EQ(toyCalls().size(), 3u);
+  EXPECT_EQ(toyCalls()[0].layerWidths, (std::vector<int64_t>{16, 16}));
+  EXPECT_EQ(toyCalls()[1].layerWidths, (std::vector<int64_t>{2, -1}));
+  EXPECT_EQ(toyCalls()[1].startPos, 0);
+  EXPECT_EQ(toyCalls()[2].layerWidths, (std::vector<int64_t>{0, 13}));
+  EXPECT_EQ(matc::spec::formatMix(runner->mix()), "0,13");
+}
+
+TEST(ModelRunnerTest, StaticBinaryGetsItsOwnWidths) {
+  matc::test::ToyModel toy("8,skip");
+  std::unique_ptr<ModelRunner> runner = toy.runner();
+  Diagnostics diags;
+  ASSERT_TRUE(runner->run({1}, diags));
+  EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{8, -1}));
+}
+
+TEST(ModelRunnerTest, SetMixChecksWhatTheGeneratedCodeTrusts) {
+  matc::test::ToyModel toy("elastic");
+  std::unique_ptr<ModelRunner> runner = toy.runner("S,S");
+  Diagnostics diags;
+  using matc::spec::LayerChoice;
+  EXPECT_FALSE(runner->setMix({LayerChoice{false, 16}}, diags));
+  EXPECT_TRUE(hasError(diags, {"mix: 1 layer choices; the model has 2"}));
+  EXPECT_FALSE(runner->setMix({{false, 16}, {false, 17}}, diags));
+  EXPECT_TRUE(hasError(diags, {"layer 1 width 17 is outside [0, 16]"}));
+  EXPECT_FALSE(runner->setMix({{false, -1}, {false, 16}}, diags));
+  EXPECT_TRUE(hasError(diags, {"layer 0 width -1"}));
+  EXPECT_EQ(matc::spec::formatMix(runner->mix()), "2,2"); // unchanged
+  // A skipped layer's width does not matter.
+  EXPECT_TRUE(runner->setMix({{true, 99}, {false, 0}}, diags));
+  EXPECT_EQ(runner->layerWidths(), (std::vector<int64_t>{-1, 0}));
+
+  matc::test::ToyModel fixed("8,16");
+  std::unique_ptr<ModelRunner> staticRunner = fixed.runner();
+  Diagnostics staticDiags;
+  EXPECT_TRUE(staticRunner->setMix({{false, 8}, {false, 16}}, staticDiags));
+  EXPECT_FALSE(staticRunner->setMix({{false, 16}, {false, 16}}, staticDiags));
+  EXPECT_TRUE(hasError(staticDiags, {"compiled for mix 8,16 and cannot run "
+                                     "16,16"}));
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST(ModelRunnerTest, RewindForgetsLaterPositions) {
+  matc::test::ToyModel toy;
+  std::unique_ptr<ModelRunner> runner = toy.runner();
+  Diagnostics diags;
+  ASSERT_TRUE(runner->run({1, 2, 3, 4, 5}, diags));
+  runner->rewind(2);
+  EXPECT_EQ(runner->position(), 2);
+  runner->rewind(4); // never forward
+  EXPECT_EQ(runner->position(), 2);
+  ASSERT_TRUE(runner->run({10, 20}, diags));
+  EXPECT_EQ(toyCalls().back().startPos, 2);
+  // Rows 0..1 kept (1, 2), rows 2..3 overwritten (10, 20).
+  EXPECT_EQ(runner->rowLogits(0)[13], 1.0f);
+  EXPECT_EQ(runner->lastRowLogits()[33], 1.0f);
+}
+
 TEST(GenerationTest, PrefillOnceThenOneDecodeCallPerToken) {
   ToyRunner toy;
   GenerationOptions options;
@@ -101,6 +174,7 @@ TEST(GenerationTest, PrefillOnceThenOneDecodeCallPerToken) {
   EXPECT_EQ(streamed, expected);
   EXPECT_FALSE(result.stoppedAtMaxPositions);
   EXPECT_EQ(result.decodeCalls, 3);
+  EXPECT_EQ(result.decodedTokens, 3);
   ASSERT_EQ(toyCalls().size(), 4u);
   EXPECT_EQ(toyCalls()[0].numTokens, 3);
   EXPECT_EQ(toyCalls()[0].startPos, 0);

@@ -44,7 +44,7 @@ TEST(ManifestTest, ParsesTheToyManifest) {
   ASSERT_EQ(manifest.weights.size(), 2u);
   EXPECT_EQ(manifest.weights[0].name, "model.embed_tokens.weight");
   EXPECT_EQ(manifest.weights[0].shape, (std::vector<int64_t>{256, 8}));
-  EXPECT_EQ(manifest.kvCache.numElements(), 2 * 16 * 1 * 4);
+  EXPECT_EQ(manifest.kvCache.numElements(), 1 * 16 * 1 * 4); // one kept layer
   EXPECT_EQ(manifest.vocabSize, 256);
   EXPECT_EQ(manifest.maxPositions, 16);
 }
@@ -120,8 +120,55 @@ TEST(MixSelectionTest, ElasticBinaryRunsAnyMixAndPassesWarnings) {
 
 TEST(MixSelectionTest, DraftMixNeedsAnElasticBinary) {
   Diagnostics diags;
-  EXPECT_TRUE(checkDraftMix(parsed(toyManifest()), "", diags));
-  EXPECT_FALSE(checkDraftMix(parsed(toyManifest()), "S", diags));
-  EXPECT_TRUE(hasError(diags, {"--draft-mix", "needs a binary compiled with "
-                                              "--elastic"}));
+  EXPECT_FALSE(selectDraftMix(parsed(toyManifest()), "S", diags));
+  EXPECT_TRUE(hasError(diags, {"--draft-mix",
+                               "needs a binary compiled with "
+                               "--elastic",
+                               "runs only mix 16,16"}));
+
+  Manifest elastic = parsed(toyManifest("elastic"));
+  std::optional<matc::spec::Mix> draft = selectDraftMix(elastic, "S", diags);
+  ASSERT_TRUE(draft) << diags.str();
+  EXPECT_EQ(matc::spec::formatMix(*draft), "2,2");
+  Diagnostics bad;
+  EXPECT_FALSE(selectDraftMix(elastic, "S,S,S", bad));
+  EXPECT_TRUE(hasError(bad, {"--draft-mix"}));
+  EXPECT_FALSE(selectDraftMix(elastic, "", bad));
+  EXPECT_TRUE(hasError(bad, {"--draft-mix: empty"}));
+}
+
+TEST(MixSelectionTest, ARequestFieldIsNamedOnce) {
+  Diagnostics diags;
+  EXPECT_FALSE(selectMix(parsed(toyManifest()), "S", diags, "field 'mix'"));
+  EXPECT_TRUE(hasError(diags, {"field 'mix': this binary was compiled for "
+                               "mix 16,16; S (2,2) differs"}));
+}
+
+TEST(ManifestTest, ElasticFlagMustAgreeWithTheMix) {
+  auto json = toyManifestJson("elastic");
+  json.erase("elastic"); // older manifests say only "mix": "elastic"
+  EXPECT_TRUE(parsed(json.dump()).elastic);
+  json["elastic"] = false;
+  EXPECT_TRUE(hasError(rejected(json.dump()), {"elastic", "expected true"}));
+  json = toyManifestJson("16,16");
+  json["elastic"] = true;
+  EXPECT_TRUE(
+      hasError(rejected(json.dump()), {"elastic", "compiled mix 16,16"}));
+  json["elastic"] = "yes";
+  EXPECT_TRUE(hasError(rejected(json.dump()), {"elastic"}));
+}
+
+TEST(ManifestTest, CacheLayersMatchTheLayersRun) {
+  // Static: one slot per kept layer; elastic: one per layer of the spec.
+  EXPECT_EQ(parsed(toyManifest("8,skip")).kvCache.layers, 1);
+  auto json = toyManifestJson("8,skip");
+  json["kv_cache"]["layers"] = 2;
+  EXPECT_TRUE(hasError(rejected(json.dump()),
+                       {"kv_cache.layers: 2 differs from the kept layers of "
+                        "mix 8,skip, 1"}));
+  json = toyManifestJson("elastic");
+  json["kv_cache"]["layers"] = 1;
+  EXPECT_TRUE(
+      hasError(rejected(json.dump()), {"kv_cache.layers: 1 differs from "
+                                       "config.num_hidden_layers 2"}));
 }

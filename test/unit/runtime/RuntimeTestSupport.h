@@ -7,13 +7,20 @@
 // without a compiler.
 
 #include "matc/spec/Diagnostics.h"
+#include "matc/spec/Mix.h"
+#include "matc/spec/ModelSpec.h"
 #include "matc/spec/Safetensors.h"
 #include "matrt/Manifest.h"
 #include "matrt/ModelAbi.h"
+#include "matrt/ModelRunner.h"
+
+#include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,25 +42,46 @@ inline nlohmann::ordered_json toyConfig(int64_t vocab = 256) {
           {"max_position_embeddings", kToyMaxPositions}};
 }
 
+// The kv_cache layers of a toy binary: both layers when elastic, else the
+// layers `mix` keeps (a mix that does not parse gets 2, for tests of
+// manifests that are broken otherwise).
+inline int64_t toyCacheLayers(const std::string &mix) {
+  if (mix == "elastic")
+    return 2;
+  spec::Diagnostics diags;
+  std::optional<spec::ModelSpec> toySpec =
+      spec::parseModelSpec(toyConfig().dump(), diags);
+  std::optional<spec::Mix> parsed =
+      toySpec ? spec::parseMix(mix, *toySpec, diags) : std::nullopt;
+  if (!parsed)
+    return 2;
+  int64_t kept = 0;
+  for (const spec::LayerChoice &layer : *parsed)
+    kept += layer.skip ? 0 : 1;
+  return kept;
+}
+
 // The toy forward reads two weights: the embedding and the final norm.
 inline nlohmann::ordered_json toyManifestJson(const std::string &mix = "16,16",
                                               const std::string &dtype = "F32",
                                               int64_t vocab = 256) {
-  return {
+  nlohmann::ordered_json manifest = {
       {"matc_abi", 1},
       {"config", toyConfig(vocab)},
       {"mix", mix},
+      {"elastic", mix == "elastic"},
       {"weight_dtype", dtype},
       {"weights",
        {{{"name", "model.embed_tokens.weight"}, {"shape", {vocab, kToyHidden}}},
         {{"name", "model.norm.weight"}, {"shape", {kToyHidden}}}}},
       {"kv_cache",
-       {{"layers", 2},
+       {{"layers", toyCacheLayers(mix)},
         {"max_positions", kToyMaxPositions},
         {"kv_heads", 1},
         {"head_dim", 4}}},
       {"vocab_size", vocab},
       {"max_positions", kToyMaxPositions}};
+  return manifest;
 }
 
 inline std::string toyManifest(const std::string &mix = "16,16",
@@ -66,6 +94,7 @@ inline std::string toyManifest(const std::string &mix = "16,16",
 struct ToyCall {
   int64_t numTokens;
   int64_t startPos;
+  std::vector<int64_t> layerWidths;
 };
 inline std::vector<ToyCall> &toyCalls() {
   static std::vector<ToyCall> calls;
@@ -85,19 +114,46 @@ inline void resetToy(int64_t vocab = 256) {
   toyPreconditionViolated() = false;
 }
 
+// How far a toy mix is from the full model (both layers at width 16): per
+// layer 16 - width, and 17 for a skipped layer.
+inline int64_t toyDeficit(const std::vector<int64_t> &layerWidths) {
+  int64_t deficit = 0;
+  for (int64_t width : layerWidths)
+    deficit += width < 0 ? 17 : 16 - width;
+  return deficit;
+}
+
+// What a smaller mix gets wrong: its prediction for the token after
+// `position` is one more than the full model's at every period-th position,
+// period = 1 + deficit % 5 (so a deficit of 5 is wrong everywhere, 1 at
+// every other position, 3 at every fourth, ...).
+inline int64_t toyMixError(const std::vector<int64_t> &layerWidths,
+                           int64_t position) {
+  int64_t deficit = toyDeficit(layerWidths);
+  if (deficit == 0)
+    return 0;
+  return position % (1 + deficit % 5) == 0 ? 1 : 0;
+}
+
 // Each token is stored in the K cache (layer 0, its position, element 0).
 // Its logits row is norm[0] at index (sum of the cached tokens at positions
-// 0..p + embed[token][0]) mod vocab and 0 elsewhere: the prediction depends on
-// the whole cached history, so decoding is only right if the runtime keeps
-// the cache between calls and passes the right start_pos.
+// 0..p + embed[token][0] + toyMixError(widths, p)) mod vocab and 0
+// elsewhere: the prediction depends on the whole cached history, so decoding
+// is only right if the runtime keeps the cache between calls and passes the
+// right start_pos, and on the widths of this very call.
 inline void toyForward(int64_t numTokens, int64_t startPos,
                        const int32_t *tokens, float *logits, float *kCache,
-                       float *vCache, void *const *weights) {
-  toyCalls().push_back({numTokens, startPos});
+                       float *vCache, void *const *weights,
+                       const int64_t *layerWidths) {
+  std::vector<int64_t> widths(layerWidths, layerWidths + 2);
+  toyCalls().push_back({numTokens, startPos, widths});
   int64_t vocab = toyVocab();
   const int64_t rowFloats = 1 * 4; // kv_heads * head_dim
   if (numTokens < 1 || startPos + numTokens > kToyMaxPositions)
     toyPreconditionViolated() = true;
+  for (int64_t width : widths)
+    if (width < -1 || width > 16)
+      toyPreconditionViolated() = true;
   const float *embed = static_cast<const float *>(weights[0]);
   const float *norm = static_cast<const float *>(weights[1]);
   for (int64_t i = 0; i < numTokens; ++i) {
@@ -108,7 +164,8 @@ inline void toyForward(int64_t numTokens, int64_t startPos,
     int64_t position = startPos + i;
     kCache[position * rowFloats] = static_cast<float>(tokens[i]);
     vCache[position * rowFloats] = static_cast<float>(position);
-    int64_t sum = static_cast<int64_t>(embed[tokens[i] * kToyHidden]);
+    int64_t sum = static_cast<int64_t>(embed[tokens[i] * kToyHidden]) +
+                  toyMixError(widths, position);
     for (int64_t p = 0; p <= position; ++p)
       sum += static_cast<int64_t>(kCache[p * rowFloats]);
     for (int64_t v = 0; v < vocab; ++v)
@@ -116,11 +173,15 @@ inline void toyForward(int64_t numTokens, int64_t startPos,
   }
 }
 
-inline int64_t toyPrediction(const std::vector<int32_t> &sequence,
-                             int64_t vocab = 256) {
+// The toy's greedy next token after `sequence` (zero embedding), under the
+// full mix or the one `layerWidths` gives.
+inline int64_t
+toyPrediction(const std::vector<int32_t> &sequence, int64_t vocab = 256,
+              const std::vector<int64_t> &layerWidths = {16, 16}) {
   int64_t sum = 0;
   for (int32_t token : sequence)
     sum += token;
+  sum += toyMixError(layerWidths, static_cast<int64_t>(sequence.size()) - 1);
   return sum % vocab;
 }
 
@@ -163,6 +224,42 @@ inline bool writeToyWeights(const std::string &path,
   spec::Diagnostics diags(path);
   return spec::writeSafetensors(path, tensors, {}, diags);
 }
+
+// Runners over a toy binary with in-memory weights: embedding 0 and a norm
+// whose first entry is the toy's one-hot logit (1 unless set).
+class ToyModel {
+public:
+  explicit ToyModel(const std::string &mix = "16,16", float logit = 1.0f)
+      : embed(256 * kToyHidden, 0.0f), norm(kToyHidden, logit) {
+    resetToy();
+    spec::Diagnostics diags;
+    std::optional<matrt::Manifest> parsed =
+        matrt::parseManifest(toyManifest(mix), diags);
+    EXPECT_TRUE(parsed) << diags.str();
+    if (parsed)
+      manifest = *parsed;
+    pointers = {embed.data(), norm.data()};
+  }
+  ~ToyModel() { EXPECT_FALSE(toyPreconditionViolated()); }
+
+  // A runner with a cache of its own, set to `mix` (MIX text; empty: the
+  // manifest's mix).
+  std::unique_ptr<matrt::ModelRunner> runner(const std::string &mix = "") {
+    spec::Diagnostics diags;
+    std::unique_ptr<matrt::ModelRunner> created = matrt::ModelRunner::create(
+        manifest, toyForward, pointers.data(), diags);
+    std::optional<spec::Mix> parsed =
+        mix.empty() ? std::optional<spec::Mix>(manifest.mix)
+                    : spec::parseMix(mix, manifest.spec, diags);
+    EXPECT_TRUE(created && parsed && created->setMix(*parsed, diags))
+        << diags.str();
+    return created;
+  }
+
+  std::vector<float> embed, norm;
+  std::vector<void *> pointers;
+  matrt::Manifest manifest;
+};
 
 inline matrt::CompiledModel toyModel(const std::string &manifestText) {
   return matrt::CompiledModel{manifestText.c_str(), toyForward};

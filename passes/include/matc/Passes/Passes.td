@@ -28,7 +28,8 @@ def VerifyNesting : Pass<"matformer-verify-nesting", "mlir::ModuleOp"> {
     reads that layer's `mlp.{gate,up,down}_proj` weights; all layers share
     one set of granularities; and, in a specialized module, each layer's
     width equals its entry in `matformer.mix`. With `require-trained-widths`
-    a width that is not a trained granularity is an error, not a warning.
+    a width that is not a trained granularity is an error (by default such
+    widths are allowed: specialization already warned about them).
   }];
   let options = [
     Option<"requireTrainedWidths", "require-trained-widths", "bool",

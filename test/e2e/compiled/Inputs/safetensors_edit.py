@@ -17,6 +17,8 @@ length, a JSON header {name: {dtype, shape, data_offsets}} and the raw data.
   safetensors_edit.py IN OUT overlap NAME     NAME's data_offsets shifted back
                                               by 4 bytes into the previous
                                               tensor (same length)
+  safetensors_edit.py IN OUT reversed NAME    NAME's data_offsets as [end, begin]
+  safetensors_edit.py IN OUT header-not-json  the header's first byte '{' made 'X'
 """
 import array
 import json
@@ -100,7 +102,9 @@ def main(argv):
         t[2] = shape
     elif op == "header-past-end":
         pass
-    elif op in ("offsets-past-end", "overlap"):
+    elif op == "header-not-json":
+        pass
+    elif op in ("offsets-past-end", "overlap", "reversed"):
         find(tensors, args[0])
         lie = (op, args[0])
     else:
@@ -114,10 +118,16 @@ def main(argv):
         if lie[0] == "offsets-past-end":
             header[lie[1]]["data_offsets"] = [len(data) + 64 - (end - begin),
                                               len(data) + 64]
+        elif lie[0] == "reversed":
+            header[lie[1]]["data_offsets"] = [end, begin]
         else:
             assert begin >= 4, "overlap needs a tensor after the first"
             header[lie[1]]["data_offsets"] = [begin - 4, end - 4]
     write(dst, header, data, header_len)
+    if op == "header-not-json":
+        with open(dst, "r+b") as f:
+            f.seek(8)
+            f.write(b"X")
 
 
 if __name__ == "__main__":
