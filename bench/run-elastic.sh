@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Elastic vs static on the 25M example: the same MIX from a static binary and
+# from one elastic binary; the cost of switching mixes between serve
+# requests; speculative decoding with a nested draft. Prints JSON lines and a
+# summary; not a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+
+out=out/bench-elastic
+mkdir -p "$out"
+spec=examples/specs/matlm-25m.json
+weights=$out/matlm-25m.safetensors
+build/bin/matc init "$spec" -o "$weights" --seed 0
+build/bin/matc compile "$spec" --elastic -o "$out/elastic" 2>/dev/null
+for mix in XL S; do
+  build/bin/matc compile "$spec" --mix "$mix" -o "$out/static-$mix" 2>/dev/null
+done
+
+bench() { # binary, mix, file: best of three runs
+  for run in 1 2 3; do
+    "$1" bench --weights "$weights" --mix "$2" --prompt-len 128 --new-tokens 128
+  done > "$3"
+}
+for mix in XL S; do
+  bench "$out/static-$mix" "$mix" "$out/static-$mix.jsonl"
+  bench "$out/elastic" "$mix" "$out/elastic-$mix.jsonl"
+done
+
+# Switching: 16 requests all at S, then 16 alternating XL/S, same prompt.
+request() { echo "{\"prompt\":\"Switching between nested submodels costs nothing.\",\"mix\":\"$1\",\"max_new_tokens\":32}"; }
+for i in $(seq 16); do request S; done > "$out/same.jsonl.in"
+for i in $(seq 8); do request XL; request S; done > "$out/alternating.jsonl.in"
+"$out/elastic" serve --weights "$weights" < "$out/same.jsonl.in" > "$out/same.jsonl" 2>/dev/null
+"$out/elastic" serve --weights "$weights" < "$out/alternating.jsonl.in" > "$out/alternating.jsonl" 2>/dev/null
+
+# Speculative decoding: XL verified, S drafts, greedy.
+prompt="MatFormer nests many models in one, and the small ones draft for the large."
+for draft in none S M; do
+  args=()
+  [ "$draft" = none ] || args=(--draft-mix "$draft")
+  "$out/elastic" generate --weights "$weights" --mix XL "${args[@]}" --prompt "$prompt" \
+    --max-new-tokens 128 --temperature 0 --print-tokens > "$out/spec-$draft.tokens" 2> "$out/spec-$draft.log"
+done
+
+python3 bench/report_elastic.py "$out"
