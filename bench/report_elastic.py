@@ -23,7 +23,7 @@ def median(values):
 
 def main(out):
     out = Path(out)
-    print("elastic vs static, same MIX (best of 3; prompt 128, 128 new tokens):")
+    print("elastic vs static, same MIX (best of 5, interleaved; prompt 128, 128 new tokens):")
     print(f"{'mix':<4} {'static prefill':>15} {'elastic prefill':>16} {'ratio':>6} "
           f"{'static decode':>14} {'elastic decode':>15} {'ratio':>6}")
     for mix in ("XL", "S"):

@@ -17,14 +17,13 @@ for mix in XL S; do
   build/bin/matc compile "$spec" --mix "$mix" -o "$out/static-$mix" 2>/dev/null
 done
 
-bench() { # binary, mix, file: best of three runs
-  for run in 1 2 3; do
-    "$1" bench --weights "$weights" --mix "$2" --prompt-len 128 --new-tokens 128
-  done > "$3"
-}
-for mix in XL S; do
-  bench "$out/static-$mix" "$mix" "$out/static-$mix.jsonl"
-  bench "$out/elastic" "$mix" "$out/elastic-$mix.jsonl"
+# Static and elastic runs alternate, so drift in the machine's speed hits both.
+rm -f "$out"/static-*.jsonl "$out"/elastic-*.jsonl
+for run in 1 2 3 4 5; do
+  for mix in XL S; do
+    "$out/static-$mix" bench --weights "$weights" --prompt-len 128 --new-tokens 128 >> "$out/static-$mix.jsonl"
+    "$out/elastic" bench --weights "$weights" --mix "$mix" --prompt-len 128 --new-tokens 128 >> "$out/elastic-$mix.jsonl"
+  done
 done
 
 # Switching: 16 requests all at S, then 16 alternating XL/S, same prompt.
