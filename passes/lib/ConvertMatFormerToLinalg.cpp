@@ -32,6 +32,15 @@ Value constantF32(OpBuilder &b, Location loc, double value) {
                                    b.getF32FloatAttr(static_cast<float>(value)));
 }
 
+/// Replaces `op` by `value`, casting when the lowering inferred a more (or
+/// less) static shape than the op's result type.
+void replaceWithCast(PatternRewriter &rewriter, Operation *op, Value value) {
+  Type type = op->getResult(0).getType();
+  if (value.getType() != type)
+    value = tensor::CastOp::create(rewriter, op->getLoc(), type, value);
+  rewriter.replaceOp(op, value);
+}
+
 /// result[t, :] = table[tokens[t], :]
 struct LowerEmbed : OpRewritePattern<EmbedOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -172,10 +181,8 @@ struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
             .getResult(0);
     Value downColumns = tensor::ExtractSliceOp::create(
         rewriter, loc, op.getDown(), {zero, zero}, {hiddenSize, width}, {one, one});
-    Value out = matmulTransposedB(rewriter, loc, gated, downColumns);
-    if (out.getType() != op.getType())
-      out = tensor::CastOp::create(rewriter, loc, op.getType(), out);
-    rewriter.replaceOp(op, out);
+    replaceWithCast(rewriter, op,
+                    matmulTransposedB(rewriter, loc, gated, downColumns));
     return success();
   }
 };
@@ -183,10 +190,9 @@ struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
 struct LowerLmHead : OpRewritePattern<LmHeadOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LmHeadOp op, PatternRewriter &rewriter) const override {
-    Value logits = matmulTransposedB(rewriter, op.getLoc(), op.getInput(), op.getWeight());
-    if (logits.getType() != op.getType())
-      logits = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), logits);
-    rewriter.replaceOp(op, logits);
+    replaceWithCast(rewriter, op,
+                    matmulTransposedB(rewriter, op.getLoc(), op.getInput(),
+                                      op.getWeight()));
     return success();
   }
 };
@@ -194,10 +200,7 @@ struct LowerLmHead : OpRewritePattern<LmHeadOp> {
 struct LowerAttention : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
-    Value result = matc::lowerAttention(rewriter, op);
-    if (result.getType() != op.getType())
-      result = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
-    rewriter.replaceOp(op, result);
+    replaceWithCast(rewriter, op, matc::lowerAttention(rewriter, op));
     return success();
   }
 };

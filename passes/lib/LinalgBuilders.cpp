@@ -36,20 +36,12 @@ Value matc::toF32(OpBuilder &b, Location loc, Value scalar) {
   return arith::ExtFOp::create(b, loc, f32, scalar);
 }
 
-Value matc::matmulTransposedB(OpBuilder &b, Location loc, Value a, Value w) {
-  MLIRContext *context = b.getContext();
-  AffineExpr m, n, k;
-  bindDims(context, m, n, k);
-  auto maps = indexingMaps(context, {{m, k}, {n, k}, {m, n}});
-  Value init = filledTensor(b, loc, {dimSize(b, loc, a, 0), dimSize(b, loc, w, 0)},
-                            b.getF32Type(), 0.0);
-  auto matmul = linalg::GenericOp::create(
-      b, loc, init.getType(), ValueRange{a, w}, ValueRange{init}, maps,
-      {utils::IteratorType::parallel, utils::IteratorType::parallel,
-       utils::IteratorType::reduction},
+Value matc::multiplyAccumulate(OpBuilder &b, Location loc, ValueRange inputs,
+                               Value init, ArrayRef<AffineMap> maps,
+                               ArrayRef<utils::IteratorType> iterators) {
+  auto contraction = linalg::GenericOp::create(
+      b, loc, init.getType(), inputs, ValueRange{init}, maps, iterators,
       [](OpBuilder &nb, Location nloc, ValueRange args) {
-        // Reassociation lets LLVM vectorize the dot product along k; the
-        // sum's rounding then differs from a sequential sum only at f32 eps.
         auto flags = arith::FastMathFlagsAttr::get(
             nb.getContext(),
             arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
@@ -58,5 +50,17 @@ Value matc::matmulTransposedB(OpBuilder &b, Location loc, Value a, Value w) {
         Value sum = arith::AddFOp::create(nb, nloc, args[2], product, flags);
         linalg::YieldOp::create(nb, nloc, sum);
       });
-  return matmul.getResult(0);
+  return contraction.getResult(0);
+}
+
+Value matc::matmulTransposedB(OpBuilder &b, Location loc, Value a, Value w) {
+  MLIRContext *context = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(context, m, n, k);
+  Value init = filledTensor(b, loc, {dimSize(b, loc, a, 0), dimSize(b, loc, w, 0)},
+                            b.getF32Type(), 0.0);
+  return multiplyAccumulate(
+      b, loc, {a, w}, init, indexingMaps(context, {{m, k}, {n, k}, {m, n}}),
+      {utils::IteratorType::parallel, utils::IteratorType::parallel,
+       utils::IteratorType::reduction});
 }

@@ -30,6 +30,14 @@ mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
 /// Converts a scalar to f32 (weights may be stored as bf16 or f16).
 mlir::Value toF32(mlir::OpBuilder &b, mlir::Location loc, mlir::Value scalar);
 
+/// A contraction `init += inputs[0] * inputs[1]` summed over the reduction
+/// dimensions, in f32. Reassociation lets LLVM vectorize the reduction; the
+/// sum's rounding then differs from a sequential sum only at f32 epsilon.
+mlir::Value multiplyAccumulate(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::ValueRange inputs, mlir::Value init,
+                               llvm::ArrayRef<mlir::AffineMap> maps,
+                               llvm::ArrayRef<mlir::utils::IteratorType> iterators);
+
 /// `a [M, K] x w[N, K]^T -> [M, N]` in f32: the shape of every projection,
 /// since checkpoints store weights [out, in].
 mlir::Value matmulTransposedB(mlir::OpBuilder &b, mlir::Location loc,

@@ -194,18 +194,10 @@ Value matc::lowerAttention(OpBuilder &b, AttentionOp op) {
                                           b.getIndexAttr(group), tokens, keyCount};
   Value scoresInit = filledTensor(b, loc, scoreSizes, f32, 0.0);
   double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
-  Value scores =
-      linalg::GenericOp::create(
-          b, loc, scoresInit.getType(), ValueRange{grouped, keys},
-          ValueRange{scoresInit},
-          mapsOf({{d2, d0, d1, d4}, {d3, d0, d4}, {d0, d1, d2, d3}}),
-          {kPar, kPar, kPar, kPar, kRed},
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            Value product = arith::MulFOp::create(nb, nl, args[0], args[1]);
-            linalg::YieldOp::create(
-                nb, nl, arith::AddFOp::create(nb, nl, args[2], product).getResult());
-          })
-          .getResult(0);
+  Value scores = multiplyAccumulate(
+      b, loc, {grouped, keys}, scoresInit,
+      mapsOf({{d2, d0, d1, d4}, {d3, d0, d4}, {d0, d1, d2, d3}}),
+      {kPar, kPar, kPar, kPar, kRed});
 
   // Causal softmax over s: row max, exp and sum, normalize.
   SmallVector<OpFoldResult> rowSizes = {b.getIndexAttr(kvHeads),
@@ -269,17 +261,10 @@ Value matc::lowerAttention(OpBuilder &b, AttentionOp op) {
       b, loc,
       {tokens, b.getIndexAttr(kvHeads), b.getIndexAttr(group), b.getIndexAttr(headDim)},
       f32, 0.0);
-  Value attended =
-      linalg::GenericOp::create(
-          b, loc, outInit.getType(), ValueRange{probs, values}, ValueRange{outInit},
-          mapsOf({{d1, d2, d0, d4}, {d4, d1, d3}, {d0, d1, d2, d3}}),
-          {kPar, kPar, kPar, kPar, kRed},
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            Value product = arith::MulFOp::create(nb, nl, args[0], args[1]);
-            linalg::YieldOp::create(
-                nb, nl, arith::AddFOp::create(nb, nl, args[2], product).getResult());
-          })
-          .getResult(0);
+  Value attended = multiplyAccumulate(
+      b, loc, {probs, values}, outInit,
+      mapsOf({{d1, d2, d0, d4}, {d4, d1, d3}, {d0, d1, d2, d3}}),
+      {kPar, kPar, kPar, kPar, kRed});
   auto flatType = RankedTensorType::get({ShapedType::kDynamic, heads * headDim}, f32);
   Value flat = tensor::CollapseShapeOp::create(
       b, loc, flatType, attended, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
