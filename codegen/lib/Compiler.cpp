@@ -9,6 +9,7 @@
 #include "matc/Passes/Passes.h"
 #include "matc/spec/Diagnostics.h"
 #include "matc/spec/FileIO.h"
+#include "matc/spec/Mix.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -147,6 +148,17 @@ bool matc::Compiler::compile(const CompileOptions &options) {
       spec::loadModelSpec(options.specPath, specDiags);
   if (!report(specDiags, diagnostics) || !spec)
     return false;
+  // A bad --mix is reported against the flag, not the spec file; warnings
+  // about valid mixes come once, from specialization.
+  if (options.mix) {
+    spec::Diagnostics mixDiags("--mix");
+    if (!spec::parseMix(*options.mix, *spec, mixDiags)) {
+      for (const spec::Diagnostic &diag : mixDiags.all())
+        if (diag.severity == spec::Diagnostic::Severity::Error)
+          diagnostics << "error: " << diag.message << "\n";
+      return false;
+    }
+  }
 
   if (options.target == Target::Cuda || options.emit == EmitKind::Ptx) {
     diagnostics << "error: the CUDA target is not implemented yet; use "
