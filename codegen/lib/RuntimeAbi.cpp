@@ -65,10 +65,13 @@ std::string matc::buildManifest(const ModelAbi &abi,
   for (const AbiWeight &weight : abi.weights)
     weights.push_back({{"name", weight.name}, {"shape", weight.shape}});
   manifest["weights"] = weights;
+  // A mix that skips every layer has no attention to read the cache shape
+  // from; the (empty) cache still has the spec's.
+  bool noLayers = abi.cacheLayers == 0;
   manifest["kv_cache"] = {{"layers", abi.cacheLayers},
                           {"max_positions", abi.maxPositions},
-                          {"kv_heads", abi.kvHeads},
-                          {"head_dim", abi.headDim}};
+                          {"kv_heads", noLayers ? spec.numKvHeads : abi.kvHeads},
+                          {"head_dim", noLayers ? spec.headDim : abi.headDim}};
   manifest["vocab_size"] = abi.vocabSize;
   manifest["max_positions"] = abi.maxPositions;
   return manifest.dump();
