@@ -56,7 +56,9 @@ FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
 std::string matc::buildManifest(const ModelAbi &abi,
                                 const spec::ModelSpec &spec) {
   nlohmann::ordered_json manifest;
-  manifest["matc_abi"] = 1;
+  // runtime/include/matrt/ModelAbi.h's kModelAbiVersion: bump both together.
+  // 2: matc_model_forward takes layer_widths.
+  manifest["matc_abi"] = 2;
   manifest["config"] = nlohmann::json::parse(spec.toJson(), nullptr, false);
   manifest["mix"] = abi.mix;
   manifest["elastic"] = abi.elastic;

@@ -32,7 +32,7 @@ struct KvCacheShape {
 };
 
 // What the generated object says about itself (matc_model_manifest), e.g.
-//   {"matc_abi": 1, "config": {...HF config...}, "mix": "32,64,skip,256",
+//   {"matc_abi": 2, "config": {...HF config...}, "mix": "32,64,skip,256",
 //    "weight_dtype": "F32", "weights": [{"name": ..., "shape": [...]}, ...],
 //    "kv_cache": {"layers": 3, "max_positions": 256, "kv_heads": 2,
 //                 "head_dim": 16},

@@ -36,8 +36,9 @@ void matc_model_forward(int64_t num_tokens, int64_t start_pos,
 
 namespace matrt {
 
-// The manifest's "matc_abi" this runtime implements.
-constexpr int64_t kModelAbiVersion = 1;
+// The manifest's "matc_abi" this runtime implements; codegen/lib/RuntimeAbi.cpp
+// writes the same number. 2: matc_model_forward takes layer_widths.
+constexpr int64_t kModelAbiVersion = 2;
 
 // layer_widths' entry for a skipped layer.
 constexpr int64_t kSkippedLayerWidth = -1;

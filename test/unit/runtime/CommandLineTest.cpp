@@ -356,7 +356,7 @@ TEST_F(CommandLineTest, BenchDefaultsShrinkToTheContext) {
 }
 
 TEST_F(CommandLineTest, BrokenManifestIsReported) {
-  Outcome result = run({"bench", "--weights", weights}, "{\"matc_abi\": 1}");
+  Outcome result = run({"bench", "--weights", weights}, "{\"matc_abi\": 2}");
   EXPECT_EQ(result.status, kExitUserError);
   EXPECT_TRUE(contains(result.err, "compiled model manifest: config: missing"))
       << result.err;

@@ -59,8 +59,8 @@ TEST(ManifestTest, ElasticUsesTheSpecDefaultMix) {
 TEST(ManifestTest, BrokenManifestsAreErrors) {
   EXPECT_TRUE(hasError(rejected("not json"), {"not a JSON object"}));
   auto json = toyManifestJson();
-  json["matc_abi"] = 2;
-  EXPECT_TRUE(hasError(rejected(json.dump()), {"matc_abi", "ABI 1", "uses 2"}));
+  json["matc_abi"] = 1;
+  EXPECT_TRUE(hasError(rejected(json.dump()), {"matc_abi", "ABI 2", "uses 1"}));
   json = toyManifestJson();
   json.erase("kv_cache");
   EXPECT_TRUE(hasError(rejected(json.dump()), {"kv_cache: missing"}));

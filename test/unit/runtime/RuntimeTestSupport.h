@@ -66,7 +66,7 @@ inline nlohmann::ordered_json toyManifestJson(const std::string &mix = "16,16",
                                               const std::string &dtype = "F32",
                                               int64_t vocab = 256) {
   nlohmann::ordered_json manifest = {
-      {"matc_abi", 1},
+      {"matc_abi", matrt::kModelAbiVersion},
       {"config", toyConfig(vocab)},
       {"mix", mix},
       {"elastic", mix == "elastic"},
