@@ -1,34 +1,57 @@
 // OUT bench: prefill and decode speed, with the work per token, as one JSON
-// line.
+// line; with --draft-mix also the speed of speculative decoding and its
+// speed-up over plain decoding, measured in the same run.
 
 #include "Commands.h"
 #include "ModelSession.h"
 
 #include "matrt/Benchmark.h"
+#include "matrt/MixSelection.h"
 #include "matrt/ModelCost.h"
+#include "matrt/SpeculativeDecoding.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace matrt {
 
-const char kBenchUsage[] = "OUT bench --weights W [--mix MIX] [--prompt-len N] "
-                           "[--new-tokens N]";
+const char kBenchUsage[] =
+    "OUT bench --weights W [--mix MIX] [--prompt-len N] [--new-tokens N] "
+    "[--draft-mix MIX [--draft-tokens K]]";
 
 namespace {
 
 constexpr int64_t kDefaultPromptLength = 64;
 constexpr int64_t kDefaultNewTokens = 64;
 
+// The index of the first token where `a` and `b` differ (the length of the
+// shorter one when it is a prefix of the other).
+std::size_t firstDifference(const std::vector<int32_t> &a,
+                            const std::vector<int32_t> &b) {
+  std::size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i])
+    ++i;
+  return i;
+}
+
+std::string tokenAt(const std::vector<int32_t> &tokens, std::size_t i) {
+  return i < tokens.size() ? std::to_string(tokens[i]) : "none";
+}
+
 } // namespace
 
 int runBench(const CommandContext &context,
              const std::vector<std::string> &args) {
-  std::string weightsPath, mixText;
+  std::string weightsPath, mixText, draftMixText;
   int64_t promptLength = kDefaultPromptLength;
   int64_t newTokens = kDefaultNewTokens;
+  int64_t draftTokens = kDefaultDraftTokens;
   FlagParser parser;
   parser.addString("--weights", &weightsPath, "W");
   parser.addString("--mix", &mixText, "MIX");
@@ -36,31 +59,50 @@ int runBench(const CommandContext &context,
                 std::numeric_limits<int32_t>::max(), "N");
   parser.addInt("--new-tokens", &newTokens, 0,
                 std::numeric_limits<int32_t>::max(), "N");
+  parser.addString("--draft-mix", &draftMixText, "MIX");
+  parser.addInt("--draft-tokens", &draftTokens, 1,
+                std::numeric_limits<int32_t>::max(), "K");
   int status = kExitSuccess;
   if (!context.parseFlags(parser, args, kBenchUsage, status))
     return status;
   if (!parser.given("--weights"))
     return context.usageError("--weights is required", kBenchUsage);
+  bool speculative = parser.given("--draft-mix");
+  if (parser.given("--draft-tokens") && !speculative)
+    return context.usageError("--draft-tokens needs --draft-mix", kBenchUsage);
 
   matc::spec::Diagnostics diags;
   ModelSession session;
   if (!session.open(context.model, mixText, diags))
     return context.report(diags);
+  std::optional<matc::spec::Mix> draftMix;
+  if (speculative) {
+    draftMix = selectDraftMix(session.manifest(), draftMixText, diags);
+    if (!draftMix)
+      return context.report(diags);
+  }
   int64_t maxPositions = session.manifest().maxPositions;
-  if (promptLength + newTokens > maxPositions) {
+  // Plain decoding fills the cache up to max_positions and samples one token
+  // more; generation, speculative too, never samples past max_positions.
+  int64_t limit = speculative ? maxPositions - 1 : maxPositions;
+  if (promptLength + newTokens > limit) {
     bool defaults =
         !parser.given("--prompt-len") && !parser.given("--new-tokens");
-    if (!defaults) {
-      diags.error("--prompt-len", std::to_string(promptLength) +
-                                      " plus --new-tokens " +
-                                      std::to_string(newTokens) +
-                                      " exceed the model's max_positions (" +
-                                      std::to_string(maxPositions) + ")");
+    if (!defaults || limit < 1) {
+      diags.error("--prompt-len",
+                  std::to_string(promptLength) + " plus --new-tokens " +
+                      std::to_string(newTokens) +
+                      (speculative ? " must stay below" : " exceed") +
+                      " the model's max_positions (" +
+                      std::to_string(maxPositions) + ")" +
+                      (speculative ? " with --draft-mix: generation never "
+                                     "samples a token past it"
+                                   : ""));
       return context.report(diags);
     }
     // The defaults suit real models; a toy one still gets a run.
     promptLength = std::max<int64_t>(1, maxPositions / 2);
-    newTokens = maxPositions - promptLength;
+    newTokens = limit - promptLength;
     diags.warning("", "max_positions is " + std::to_string(maxPositions) +
                           ": running --prompt-len " +
                           std::to_string(promptLength) + " --new-tokens " +
@@ -69,8 +111,20 @@ int runBench(const CommandContext &context,
   if (!session.loadWeights(weightsPath, diags))
     return context.report(diags);
 
+  std::unique_ptr<ModelRunner> draftRunner;
+  if (speculative) {
+    draftRunner = session.createRunner(*draftMix, diags);
+    if (!draftRunner)
+      return context.report(diags);
+  }
+
   BenchmarkResult result;
   if (!runBenchmark(session.runner(), promptLength, newTokens, result, diags))
+    return context.report(diags);
+  SpeculativeBenchmarkResult speculation;
+  if (speculative &&
+      !runSpeculativeBenchmark(session.runner(), *draftRunner, promptLength,
+                               newTokens, draftTokens, speculation, diags))
     return context.report(diags);
 
   const Manifest &manifest = session.manifest();
@@ -92,6 +146,35 @@ int runBench(const CommandContext &context,
   line["decode_s"] = result.decodeSeconds;
   line["weight_dtype"] = matc::spec::dtypeName(manifest.weightDtype);
   line["elastic"] = manifest.elastic;
+  if (speculative) {
+    const std::vector<int32_t> &plainTokens = result.tokens;
+    const std::vector<int32_t> &speculativeTokens =
+        speculation.generation.tokens;
+    bool matches = speculativeTokens == plainTokens;
+    double plainRate = result.decodeTokensPerSecond();
+    double speculativeRate = speculation.decodeTokensPerSecond();
+    line["draft_mix"] = matc::spec::formatMix(*draftMix);
+    line["draft_tokens"] = draftTokens;
+    line["speculative_decode_tok_s"] = speculativeRate;
+    line["speculative_speedup"] =
+        plainRate > 0 ? speculativeRate / plainRate : 0.0;
+    line["accept_rate"] = speculation.stats.acceptanceRate();
+    line["tokens_per_main_call"] = speculation.tokensPerMainCall();
+    line["speculative_output_matches"] = matches;
+    if (!matches) {
+      // Greedy verification keeps main's argmax at every position, so the
+      // two runs must agree; printed after the line, which is still useful.
+      std::size_t at = firstDifference(plainTokens, speculativeTokens);
+      diags.error("--draft-mix",
+                  "speculative greedy decoding made other tokens than plain "
+                  "greedy decoding (token " +
+                      std::to_string(at) + ": " +
+                      tokenAt(speculativeTokens, at) + " instead of " +
+                      tokenAt(plainTokens, at) +
+                      "); this is a bug in the runtime or the compiled "
+                      "forward function");
+    }
+  }
   std::string text = line.dump(
       -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   std::fprintf(context.console.out, "%s\n", text.c_str());

@@ -21,6 +21,14 @@ double BenchmarkResult::decodeTokensPerSecond() const {
   return rate(newTokens, decodeSeconds);
 }
 
+double SpeculativeBenchmarkResult::decodeTokensPerSecond() const {
+  return generation.decodeTokensPerSecond();
+}
+
+double SpeculativeBenchmarkResult::tokensPerMainCall() const {
+  return matrt::tokensPerMainCall(generation, stats);
+}
+
 std::vector<int32_t> benchmarkPrompt(int64_t length, int64_t vocab) {
   std::vector<int32_t> tokens(static_cast<std::size_t>(length));
   // 7919 is prime, so consecutive ids walk the whole vocabulary.
@@ -31,11 +39,17 @@ std::vector<int32_t> benchmarkPrompt(int64_t length, int64_t vocab) {
 
 namespace {
 
-// One prefill and `decodeSteps` greedy decode calls; returns the times.
+// Warm-up runs decode at most this many tokens.
+constexpr int64_t kWarmUpDecodeSteps = 4;
+
+// One prefill and `decodeSteps` greedy decode calls; returns the times and
+// the greedy tokens.
 bool runOnce(ModelRunner &runner, const std::vector<int32_t> &prompt,
              int64_t decodeSteps, double &prefillSeconds, double &decodeSeconds,
-             matc::spec::Diagnostics &diags) {
+             std::vector<int32_t> &tokens, matc::spec::Diagnostics &diags) {
   Sampler greedy(SamplingOptions{});
+  tokens.clear();
+  tokens.reserve(static_cast<std::size_t>(decodeSteps) + 1);
   runner.reset();
   Clock::time_point start = Clock::now();
   if (!runner.run(prompt, diags))
@@ -43,11 +57,13 @@ bool runOnce(ModelRunner &runner, const std::vector<int32_t> &prompt,
   prefillSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<int32_t> step(1);
   step[0] = greedy.sample(runner.lastRowLogits(), runner.vocabSize());
+  tokens.push_back(step[0]);
   start = Clock::now();
   for (int64_t i = 0; i < decodeSteps; ++i) {
     if (!runner.run(step, diags))
       return false;
     step[0] = greedy.sample(runner.lastRowLogits(), runner.vocabSize());
+    tokens.push_back(step[0]);
   }
   decodeSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   return true;
@@ -71,11 +87,42 @@ bool runBenchmark(ModelRunner &runner, int64_t promptLength, int64_t newTokens,
   std::vector<int32_t> prompt =
       benchmarkPrompt(promptLength, runner.vocabSize());
   double ignored;
-  if (!runOnce(runner, prompt, std::min<int64_t>(newTokens, 4), ignored,
-               ignored, diags))
+  std::vector<int32_t> ignoredTokens;
+  if (!runOnce(runner, prompt, std::min(newTokens, kWarmUpDecodeSteps), ignored,
+               ignored, ignoredTokens, diags))
     return false;
   return runOnce(runner, prompt, newTokens, result.prefillSeconds,
-                 result.decodeSeconds, diags);
+                 result.decodeSeconds, result.tokens, diags);
+}
+
+bool runSpeculativeBenchmark(ModelRunner &main, ModelRunner &draft,
+                             int64_t promptLength, int64_t newTokens,
+                             int64_t draftTokens,
+                             SpeculativeBenchmarkResult &result,
+                             matc::spec::Diagnostics &diags) {
+  result = SpeculativeBenchmarkResult();
+  if (promptLength < 1 || newTokens < 0 ||
+      promptLength + newTokens >= main.maxPositions()) {
+    diags.error("", "prompt length " + std::to_string(promptLength) +
+                        " + new tokens " + std::to_string(newTokens) +
+                        " must be at least 1 and below max_positions (" +
+                        std::to_string(main.maxPositions()) +
+                        ") for speculative decoding");
+    return false;
+  }
+  std::vector<int32_t> prompt = benchmarkPrompt(promptLength, main.vocabSize());
+  // The prefill makes one token, each decoded one more: newTokens + 1 in all,
+  // as runBenchmark samples.
+  GenerationOptions options; // greedy
+  options.maxNewTokens = std::min(newTokens, kWarmUpDecodeSteps) + 1;
+  GenerationResult warmUp;
+  SpeculationStats ignored;
+  if (!generateSpeculative(main, draft, prompt, options, draftTokens, warmUp,
+                           ignored, diags))
+    return false;
+  options.maxNewTokens = newTokens + 1;
+  return generateSpeculative(main, draft, prompt, options, draftTokens,
+                             result.generation, result.stats, diags);
 }
 
 } // namespace matrt

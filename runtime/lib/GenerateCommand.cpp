@@ -123,16 +123,17 @@ int runGenerate(const CommandContext &context,
     std::fprintf(err,
                  "speculative decoding with draft mix %s, %lld draft tokens: "
                  "accepted %lld of %lld drafted (%.1f%%), %.2f tokens per "
-                 "main-model call\n",
+                 "main-model call (measured speed-up: %s bench --weights W "
+                 "--mix %s --draft-mix %s --draft-tokens %lld)\n",
                  matc::spec::formatMix(*draftMix).c_str(),
                  static_cast<long long>(draftTokens),
                  static_cast<long long>(stats.acceptedTokens),
                  static_cast<long long>(stats.draftedTokens),
-                 100 * stats.acceptanceRate(),
-                 stats.verifyCalls > 0
-                     ? static_cast<double>(result.decodedTokens) /
-                           static_cast<double>(stats.verifyCalls)
-                     : 0.0);
+                 100 * stats.acceptanceRate(), tokensPerMainCall(result, stats),
+                 context.programName.c_str(),
+                 matc::spec::formatMix(session.mix()).c_str(),
+                 matc::spec::formatMix(*draftMix).c_str(),
+                 static_cast<long long>(draftTokens));
   return context.report(diags);
 }
 

@@ -15,6 +15,13 @@ double SpeculationStats::acceptanceRate() const {
                            : 0;
 }
 
+double tokensPerMainCall(const GenerationResult &result,
+                         const SpeculationStats &stats) {
+  return stats.verifyCalls > 0 ? static_cast<double>(result.decodedTokens) /
+                                     static_cast<double>(stats.verifyCalls)
+                               : 0;
+}
+
 namespace {
 
 double secondsSince(Clock::time_point start) {

@@ -2,7 +2,9 @@
 #define MATRT_BENCHMARK_H
 
 #include "matc/spec/Diagnostics.h"
+#include "matrt/Generation.h"
 #include "matrt/ModelRunner.h"
+#include "matrt/SpeculativeDecoding.h"
 
 #include <cstdint>
 #include <vector>
@@ -14,8 +16,19 @@ struct BenchmarkResult {
   int64_t newTokens = 0;
   double prefillSeconds = 0;
   double decodeSeconds = 0;
+  // The greedy tokens of the timed run: the prefill's, then one per decode
+  // call (newTokens + 1 in all).
+  std::vector<int32_t> tokens;
   double prefillTokensPerSecond() const;
   double decodeTokensPerSecond() const;
+};
+
+// Speculative greedy decoding timed like runBenchmark's plain decoding.
+struct SpeculativeBenchmarkResult {
+  GenerationResult generation; // the timed run
+  SpeculationStats stats;      // of the timed run
+  double decodeTokensPerSecond() const;
+  double tokensPerMainCall() const;
 };
 
 // A fixed, model-independent-looking prompt: a deterministic spread of ids
@@ -30,6 +43,20 @@ std::vector<int32_t> benchmarkPrompt(int64_t length, int64_t vocab);
 // promptLength + newTokens <= max_positions.
 bool runBenchmark(ModelRunner &runner, int64_t promptLength, int64_t newTokens,
                   BenchmarkResult &result, matc::spec::Diagnostics &diags);
+
+// The same measurement with speculative decoding: `draft` proposes up to
+// `draftTokens` tokens per round and `main` verifies them (see
+// generateSpeculative, greedy). After a warm-up (up to 4 decoded tokens), one
+// timed run over the same prompt decodes `newTokens` tokens after the
+// prefill's, so with a batch-consistent forward function its tokens equal
+// runBenchmark's `tokens` on `main`. Generation never samples a token past
+// max_positions, so this needs promptLength + newTokens < max_positions (one
+// position fewer than runBenchmark).
+bool runSpeculativeBenchmark(ModelRunner &main, ModelRunner &draft,
+                             int64_t promptLength, int64_t newTokens,
+                             int64_t draftTokens,
+                             SpeculativeBenchmarkResult &result,
+                             matc::spec::Diagnostics &diags);
 
 } // namespace matrt
 

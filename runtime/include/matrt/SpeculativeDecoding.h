@@ -22,6 +22,12 @@ struct SpeculationStats {
   double acceptanceRate() const;
 };
 
+// Tokens made per main-model call after the prefill (decoded tokens over
+// verify calls; 0 without any): the most speed-up the rounds allow, reached
+// if a draft call cost nothing.
+double tokensPerMainCall(const GenerationResult &result,
+                         const SpeculationStats &stats);
+
 // Generation with speculative decoding: a cheap draft mix proposes tokens and
 // the main mix checks them, several per call. Both runners run over the same
 // weights, each with its own KV cache. After both prefill the prompt, every

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -276,6 +277,13 @@ TEST_F(CommandLineTest, GenerateWithADraftMixMatchesPlainGreedy) {
     EXPECT_TRUE(contains(result.err, "accepted ")) << result.err;
     EXPECT_TRUE(contains(result.err, "tokens per main-model call"));
     EXPECT_TRUE(contains(result.err, "decode ")) << result.err;
+    // The summary ends pointing at the command that measures the speed-up.
+    EXPECT_TRUE(contains(result.err,
+                         std::string("(measured speed-up: toy bench --weights "
+                                     "W --mix 8,8 --draft-mix 2,2 "
+                                     "--draft-tokens ") +
+                             k + ")\n"))
+        << result.err;
   }
   // Text streams as without a draft.
   Outcome text = run({"generate", "--weights", weights, "--prompt", "\x01\x02",
@@ -353,6 +361,182 @@ TEST_F(CommandLineTest, BenchDefaultsShrinkToTheContext) {
                          "--new-tokens", "1"});
   EXPECT_EQ(tooLong.status, kExitUserError);
   EXPECT_TRUE(contains(tooLong.err, "max_positions (16)"));
+}
+
+namespace {
+
+// The one JSON line of a bench run.
+nlohmann::json benchLine(const Outcome &result) {
+  EXPECT_FALSE(result.out.empty());
+  EXPECT_EQ(result.out.find('\n'), result.out.size() - 1) << result.out;
+  return nlohmann::json::parse(result.out, nullptr,
+                               /*allow_exceptions=*/false);
+}
+
+} // namespace
+
+TEST_F(CommandLineTest, BenchWithADraftMixMeasuresTheSpeedUp) {
+  Outcome result =
+      run({"bench", "--weights", weights, "--mix", "XL", "--draft-mix", "S,S",
+           "--prompt-len", "4", "--new-tokens", "8"},
+          toyManifest("elastic"));
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  nlohmann::json line = benchLine(result);
+  ASSERT_TRUE(line.is_object()) << result.out;
+  // The plain keys first, unchanged, then the speculative ones.
+  std::vector<std::string> expectedKeys = {"mix",
+                                           "prompt_len",
+                                           "new_tokens",
+                                           "prefill_tok_s",
+                                           "decode_tok_s",
+                                           "flops_per_token",
+                                           "weight_bytes",
+                                           "attention_flops_per_token",
+                                           "prefill_s",
+                                           "decode_s",
+                                           "weight_dtype",
+                                           "elastic",
+                                           "draft_mix",
+                                           "draft_tokens",
+                                           "speculative_decode_tok_s",
+                                           "speculative_speedup",
+                                           "accept_rate",
+                                           "tokens_per_main_call",
+                                           "speculative_output_matches"};
+  std::vector<std::string> keys;
+  nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(
+      result.out, nullptr, /*allow_exceptions=*/false);
+  for (auto it = ordered.begin(); it != ordered.end(); ++it)
+    keys.push_back(it.key());
+  EXPECT_EQ(keys, expectedKeys);
+  EXPECT_EQ(line["mix"], "16,16");
+  EXPECT_EQ(line["new_tokens"], 8);
+  EXPECT_EQ(line["draft_mix"], "2,2");
+  EXPECT_EQ(line["draft_tokens"], 4);
+  EXPECT_EQ(line["speculative_output_matches"], true);
+  // Draft 2,2 is wrong at every fourth position: some drafts are rejected.
+  EXPECT_GT(line["accept_rate"].get<double>(), 0);
+  EXPECT_LT(line["accept_rate"].get<double>(), 1);
+  EXPECT_GT(line["tokens_per_main_call"].get<double>(), 1);
+  EXPECT_GE(line["speculative_decode_tok_s"].get<double>(), 0);
+  EXPECT_GE(line["speculative_speedup"].get<double>(), 0);
+  // The last call is the timed speculative run's, with the main mix.
+  EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{16, 16}));
+}
+
+TEST_F(CommandLineTest, BenchWithTheMainMixAsDraftAcceptsEverything) {
+  Outcome result =
+      run({"bench", "--weights", weights, "--draft-mix", "XL", "--draft-tokens",
+           "3", "--prompt-len", "4", "--new-tokens", "8"},
+          toyManifest("elastic"));
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  nlohmann::json line = benchLine(result);
+  ASSERT_TRUE(line.is_object()) << result.out;
+  EXPECT_EQ(line["draft_tokens"], 3);
+  EXPECT_EQ(line["accept_rate"], 1.0);
+  EXPECT_EQ(line["speculative_output_matches"], true);
+  // 8 decoded tokens: rounds of 3 drafts and a bonus (4, 4).
+  EXPECT_EQ(line["tokens_per_main_call"], 4.0);
+}
+
+TEST_F(CommandLineTest, BenchDraftMixNeedsElastic) {
+  Outcome result = run({"bench", "--weights", weights, "--draft-mix", "S"});
+  EXPECT_EQ(result.status, kExitUserError);
+  EXPECT_TRUE(contains(result.err, "--draft-mix: speculative decoding needs "
+                                   "a binary compiled with --elastic"))
+      << result.err;
+  EXPECT_TRUE(result.out.empty());
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST_F(CommandLineTest, BenchDraftFlagErrors) {
+  Outcome alone = run({"bench", "--weights", weights, "--draft-tokens", "3"},
+                      toyManifest("elastic"));
+  EXPECT_EQ(alone.status, kExitUsage);
+  EXPECT_TRUE(contains(alone.err, "--draft-tokens needs --draft-mix"))
+      << alone.err;
+  for (const char *bad : {"0", "-1", "x", "2147483648"}) {
+    Outcome result = run({"bench", "--weights", weights, "--draft-mix", "S",
+                          "--draft-tokens", bad},
+                         toyManifest("elastic"));
+    EXPECT_EQ(result.status, kExitUsage) << bad;
+    EXPECT_TRUE(contains(result.err, "--draft-tokens")) << result.err;
+  }
+  Outcome missing =
+      run({"bench", "--weights", weights, "--draft-mix", "S", "--draft-tokens"},
+          toyManifest("elastic"));
+  EXPECT_EQ(missing.status, kExitUsage);
+  Outcome badDraft =
+      run({"bench", "--weights", weights, "--draft-mix", "S,S,S"},
+          toyManifest("elastic"));
+  EXPECT_EQ(badDraft.status, kExitUserError);
+  EXPECT_TRUE(contains(badDraft.err, "--draft-mix")) << badDraft.err;
+  EXPECT_TRUE(toyCalls().empty());
+}
+
+TEST_F(CommandLineTest, BenchWithADraftMixLeavesRoomForTheLastToken) {
+  // Generation never samples past max_positions, plain bench's last token
+  // does: the defaults shrink one further, explicit values must fit.
+  Outcome shrunk = run({"bench", "--weights", weights, "--draft-mix", "S,S"},
+                       toyManifest("elastic"));
+  ASSERT_EQ(shrunk.status, kExitSuccess) << shrunk.err;
+  EXPECT_TRUE(contains(shrunk.err, "--prompt-len 8 --new-tokens 7"))
+      << shrunk.err;
+  EXPECT_EQ(benchLine(shrunk)["speculative_output_matches"], true);
+  Outcome full = run({"bench", "--weights", weights, "--draft-mix", "S,S",
+                      "--prompt-len", "8", "--new-tokens", "8"},
+                     toyManifest("elastic"));
+  EXPECT_EQ(full.status, kExitUserError);
+  EXPECT_TRUE(contains(full.err, "must stay below the model's max_positions "
+                                 "(16) with --draft-mix"))
+      << full.err;
+  Outcome fits = run({"bench", "--weights", weights, "--draft-mix", "S,S",
+                      "--prompt-len", "8", "--new-tokens", "7"},
+                     toyManifest("elastic"));
+  EXPECT_EQ(fits.status, kExitSuccess) << fits.err;
+}
+
+namespace {
+
+// The toy forward, except that a call of several tokens after position 0
+// (speculative decoding's verify call) predicts one more at every row: a
+// forward function whose rows depend on the batch.
+void batchSensitiveForward(int64_t numTokens, int64_t startPos,
+                           const int32_t *tokens, float *logits, float *kCache,
+                           float *vCache, void *const *weights,
+                           const int64_t *layerWidths) {
+  matc::test::toyForward(numTokens, startPos, tokens, logits, kCache, vCache,
+                         weights, layerWidths);
+  if (numTokens < 2 || startPos == 0)
+    return;
+  int64_t vocab = matc::test::toyVocab();
+  for (int64_t i = 0; i < numTokens; ++i) {
+    float *row = logits + i * vocab;
+    std::rotate(row, row + vocab - 1, row + vocab);
+  }
+}
+
+} // namespace
+
+TEST_F(CommandLineTest, BenchReportsSpeculativeOutputThatDiffers) {
+  std::string manifest = toyManifest("elastic");
+  CapturedStream out, err;
+  int status = runCommandLine(
+      {"bench", "--weights", weights, "--draft-mix", "XL", "--prompt-len", "4",
+       "--new-tokens", "4"},
+      "toy", CompiledModel{manifest.c_str(), batchSensitiveForward},
+      Console{out.get(), err.get()});
+  EXPECT_EQ(status, kExitUserError);
+  // The line is still printed, saying so.
+  nlohmann::json line = nlohmann::json::parse(out.contents(), nullptr,
+                                              /*allow_exceptions=*/false);
+  ASSERT_TRUE(line.is_object()) << out.contents();
+  EXPECT_EQ(line["speculative_output_matches"], false);
+  EXPECT_TRUE(contains(err.contents(),
+                       "--draft-mix: speculative greedy decoding made other "
+                       "tokens than plain greedy decoding (token 1: "))
+      << err.contents();
+  EXPECT_TRUE(contains(err.contents(), "this is a bug")) << err.contents();
 }
 
 TEST_F(CommandLineTest, BrokenManifestIsReported) {

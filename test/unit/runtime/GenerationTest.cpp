@@ -247,6 +247,59 @@ TEST(BenchmarkTest, OnePrefillAndNewTokensDecodeCallsAreTimed) {
   EXPECT_EQ(result.newTokens, 5);
   EXPECT_GE(result.prefillTokensPerSecond(), 0);
   EXPECT_GE(result.decodeSeconds, 0);
+  // The greedy tokens: the prefill's and one per decode call.
+  std::vector<int32_t> sequence = benchmarkPrompt(6, 256);
+  std::vector<int32_t> expected;
+  for (int i = 0; i < 6; ++i) {
+    expected.push_back(static_cast<int32_t>(toyPrediction(sequence)));
+    sequence.push_back(expected.back());
+  }
+  EXPECT_EQ(result.tokens, expected);
+}
+
+TEST(BenchmarkTest, SpeculativeDecodesTheSameTokens) {
+  matc::test::ToyModel toy("elastic");
+  std::unique_ptr<ModelRunner> main = toy.runner("16,16");
+  std::unique_ptr<ModelRunner> draft = toy.runner("S,S");
+  Diagnostics diags;
+  BenchmarkResult plain;
+  ASSERT_TRUE(runBenchmark(*main, 5, 9, plain, diags)) << diags.str();
+  for (int64_t k : {1, 3, 4, 9}) {
+    SCOPED_TRACE("k " + std::to_string(k));
+    toyCalls().clear();
+    SpeculativeBenchmarkResult result;
+    ASSERT_TRUE(runSpeculativeBenchmark(*main, *draft, 5, 9, k, result, diags))
+        << diags.str();
+    EXPECT_EQ(result.generation.tokens, plain.tokens);
+    EXPECT_EQ(result.generation.decodedTokens, 9);
+    EXPECT_EQ(result.stats.verifyCalls, result.generation.decodeCalls);
+    EXPECT_GT(result.stats.draftedTokens, 0);
+    EXPECT_LE(result.stats.acceptedTokens, result.stats.draftedTokens);
+    EXPECT_DOUBLE_EQ(result.tokensPerMainCall(),
+                     9.0 / static_cast<double>(result.stats.verifyCalls));
+    EXPECT_GE(result.decodeTokensPerSecond(), 0);
+    // A warm-up, then the timed run, each starting with the main prefill.
+    int64_t prefills = 0;
+    for (const matc::test::ToyCall &call : toyCalls())
+      prefills += call.startPos == 0 && call.layerWidths[0] == 16 ? 1 : 0;
+    EXPECT_EQ(prefills, 2);
+    EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{16, 16}));
+  }
+}
+
+TEST(BenchmarkTest, SpeculativeNeedsRoomForTheLastToken) {
+  matc::test::ToyModel toy("elastic");
+  std::unique_ptr<ModelRunner> main = toy.runner();
+  std::unique_ptr<ModelRunner> draft = toy.runner("S,S");
+  SpeculativeBenchmarkResult result;
+  Diagnostics diags;
+  EXPECT_FALSE(runSpeculativeBenchmark(*main, *draft, 10, 6, 4, result, diags));
+  EXPECT_TRUE(hasError(diags, {"below max_positions (16)"}));
+  EXPECT_TRUE(toyCalls().empty());
+  Diagnostics fits;
+  EXPECT_TRUE(runSpeculativeBenchmark(*main, *draft, 10, 5, 4, result, fits))
+      << fits.str();
+  EXPECT_EQ(result.generation.tokens.size(), 6u);
 }
 
 TEST(BenchmarkTest, TooLongIsAnError) {
