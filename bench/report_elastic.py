@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Summarizes bench/run-elastic.sh's output folder."""
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -36,18 +35,14 @@ def main(out):
     print(f"  16 requests all S: {median(same):.1f}; 8 of 16 alternating XL/S: "
           f"{median(alternating):.1f} (ratio {median(alternating) / median(same):.2f})")
 
-    print("\nspeculative decoding, main mix XL, greedy, 128 new tokens:")
-    plain = (out / "spec-none.tokens").read_text().strip()
-    for draft in ("none", "S", "M"):
-        log = (out / f"spec-{draft}.log").read_text()
-        decode = re.search(r"decode ([0-9.]+) tok/s", log)
-        accept = re.search(r"accepted (\d+) of (\d+) drafted \(([0-9.]+)%\)", log)
-        same = (out / f"spec-{draft}.tokens").read_text().strip() == plain
-        line = f"  draft {draft:<4} decode {float(decode.group(1)) if decode else float('nan'):>7.1f} tok/s"
-        if accept:
-            line += f", accepted {accept.group(3)}% of drafted"
-        line += f", output identical to plain greedy: {same}"
-        print(line)
+    print("\nspeculative decoding, main mix XL, greedy, prompt 64, 128 new tokens:")
+    for draft in ("S", "M"):
+        run = json.loads(open(out / f"spec-{draft}.json").readline())
+        print(f"  draft {draft}: plain {run['decode_tok_s']:.1f} tok/s, speculative "
+              f"{run['speculative_decode_tok_s']:.1f} tok/s, speed-up "
+              f"{run['speculative_speedup']:.2f}x, accepted {run['accept_rate']:.0%} of drafts, "
+              f"{run['tokens_per_main_call']:.2f} tokens per main call, same output: "
+              f"{run['speculative_output_matches']}")
 
 
 if __name__ == "__main__":
