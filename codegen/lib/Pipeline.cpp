@@ -35,6 +35,7 @@ static constexpr const char *kCpuLowering =
     "canonicalize,"
     "buffer-deallocation-pipeline,"
     "matc-memref-copy-to-linalg,"
+    "matc-vectorize-matmuls,"
     // Parallel dimensions become OpenMP worksharing loops over both cores.
     "convert-linalg-to-parallel-loops,"
     "convert-scf-to-openmp,"
@@ -42,6 +43,7 @@ static constexpr const char *kCpuLowering =
     "convert-scf-to-cf,"
     "expand-strided-metadata,"
     "lower-affine,"
+    "convert-vector-to-llvm,"
     "finalize-memref-to-llvm,"
     "convert-math-to-llvm,"
     "convert-math-to-libm,"

@@ -95,4 +95,21 @@ def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
+  let summary = "Lower [M, K] x [N, K]^T matmuls to register-blocked vector loops";
+  let description = [{
+    Every projection in a MatFormer multiplies activations [M, K] by a weight
+    stored [out, in] = [N, K]. This pass replaces such a linalg.generic (on
+    buffers, unit stride along K) with an `scf.parallel` over blocks of 4
+    output columns; inside, blocks of 4 rows run a 4 x 4 register kernel: 16
+    vector<16xf32> accumulators along K, so each loaded weight vector serves 4
+    tokens and each activation vector 4 outputs. Leftover rows use a 1 x 4
+    kernel (decode, M = 1), leftover columns a 1 x 1 kernel, and the last
+    K mod 16 products a scalar loop. bf16 weights widen to f32 in registers.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif

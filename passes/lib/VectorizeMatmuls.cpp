@@ -1,0 +1,236 @@
+//===- VectorizeMatmuls.cpp - register-blocked vector matmul loops --------===//
+//
+// C[m, n] += sum_k A[m, k] * B[n, k] with B a weight stored [out, in]. A
+// block of MB rows x NB columns keeps MB*NB vector accumulators along k:
+// per 16 values of k it loads MB + NB vectors for MB*NB fused multiply-adds,
+// where the plain dot-product loop loads 2 vectors per multiply-add.
+//
+//===----------------------------------------------------------------------===//
+#include "matc/Passes/Passes.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace matc {
+#define GEN_PASS_DEF_VECTORIZEMATMULS
+#include "matc/Passes/Passes.h.inc"
+} // namespace matc
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kLanes = 16;
+constexpr int64_t kBlock = 4;
+
+/// Rank-2 memref whose rows are contiguous (unit stride along k).
+bool hasUnitInnerStride(Value memref) {
+  auto type = dyn_cast<MemRefType>(memref.getType());
+  if (!type || type.getRank() != 2)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides[1] == 1;
+}
+
+/// `outs[m, n] += ins0[m, k] * ins1[n, k]` with f32 activations and output.
+bool isMatmulTransposedB(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+    return false;
+  auto iterators = op.getIteratorTypesArray();
+  if (iterators[0] != utils::IteratorType::parallel ||
+      iterators[1] != utils::IteratorType::parallel ||
+      iterators[2] != utils::IteratorType::reduction)
+    return false;
+  MLIRContext *context = op.getContext();
+  AffineExpr m, n, k;
+  bindDims(context, m, n, k);
+  auto expected = AffineMap::inferFromExprList(
+      ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, context);
+  if (op.getIndexingMapsArray() != ArrayRef<AffineMap>(expected))
+    return false;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  auto elementType = [](Value v) {
+    return cast<MemRefType>(v.getType()).getElementType();
+  };
+  if (!elementType(a).isF32() || !elementType(c).isF32() ||
+      !(elementType(b).isF32() || elementType(b).isBF16()))
+    return false;
+  // The body must be the multiply-accumulate, nothing else.
+  Block &body = op.getRegion().front();
+  int mul = 0, add = 0;
+  for (Operation &inner : body.without_terminator()) {
+    if (isa<arith::MulFOp>(inner))
+      ++mul;
+    else if (isa<arith::AddFOp>(inner))
+      ++add;
+    else if (!isa<arith::ExtFOp>(inner))
+      return false;
+  }
+  return mul == 1 && add == 1 && hasUnitInnerStride(a) &&
+         hasUnitInnerStride(b) && isa<MemRefType>(c.getType());
+}
+
+class MatmulKernelBuilder {
+public:
+  MatmulKernelBuilder(OpBuilder &b, Location loc, Value a, Value w, Value c)
+      : b(b), loc(loc), a(a), w(w), c(c), f32(b.getF32Type()),
+        vectorType(VectorType::get({kLanes}, f32)),
+        weightVectorType(VectorType::get(
+            {kLanes}, cast<MemRefType>(w.getType()).getElementType())) {
+    k = memref::DimOp::create(b, loc, a, 1);
+    Value lanes = constant(kLanes);
+    kVectorEnd = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, k, lanes), lanes);
+  }
+
+  /// Rows [m0, m0+rows) x columns [n0, n0+columns).
+  void emitBlock(Value m0, Value n0, int64_t rows, int64_t columns) {
+    auto flags = arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+    Value zeroVector = arith::ConstantOp::create(
+        b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
+    SmallVector<Value> init(rows * columns, zeroVector);
+    auto vectorLoop = scf::ForOp::create(
+        b, loc, constant(0), kVectorEnd, constant(kLanes), init,
+        [&](OpBuilder &nb, Location nl, Value kk, ValueRange acc) {
+          SmallVector<Value> rowsA, rowsW;
+          for (int64_t i = 0; i < rows; ++i)
+            rowsA.push_back(vector::LoadOp::create(
+                nb, nl, vectorType, a, ValueRange{offset(nb, m0, i), kk}));
+          for (int64_t j = 0; j < columns; ++j) {
+            Value loaded = vector::LoadOp::create(
+                nb, nl, weightVectorType, w, ValueRange{offset(nb, n0, j), kk});
+            if (loaded.getType() != vectorType)
+              loaded = arith::ExtFOp::create(nb, nl, vectorType, loaded);
+            rowsW.push_back(loaded);
+          }
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < columns; ++j)
+              next.push_back(vector::FMAOp::create(nb, nl, rowsA[i], rowsW[j],
+                                                   acc[i * columns + j]));
+          scf::YieldOp::create(nb, nl, next);
+        });
+    SmallVector<Value> sums;
+    for (Value acc : vectorLoop.getResults())
+      sums.push_back(vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, acc, flags));
+    auto tailLoop = scf::ForOp::create(
+        b, loc, kVectorEnd, k, constant(1), sums,
+        [&](OpBuilder &nb, Location nl, Value kk, ValueRange acc) {
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value x = memref::LoadOp::create(nb, nl, a,
+                                             ValueRange{offset(nb, m0, i), kk});
+            for (int64_t j = 0; j < columns; ++j) {
+              Value weight = memref::LoadOp::create(
+                  nb, nl, w, ValueRange{offset(nb, n0, j), kk});
+              if (weight.getType() != f32)
+                weight = arith::ExtFOp::create(nb, nl, f32, weight);
+              next.push_back(arith::AddFOp::create(
+                  nb, nl, acc[i * columns + j],
+                  arith::MulFOp::create(nb, nl, x, weight)));
+            }
+          }
+          scf::YieldOp::create(nb, nl, next);
+        });
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < columns; ++j) {
+        SmallVector<Value> at = {offset(b, m0, i), offset(b, n0, j)};
+        Value old = memref::LoadOp::create(b, loc, c, at);
+        Value sum = arith::AddFOp::create(b, loc, old,
+                                          tailLoop.getResult(i * columns + j));
+        memref::StoreOp::create(b, loc, sum, c, at);
+      }
+  }
+
+  Value constant(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+
+private:
+  Value offset(OpBuilder &builder, Value base, int64_t delta) {
+    if (delta == 0)
+      return base;
+    return arith::AddIOp::create(
+        builder, loc, base, arith::ConstantIndexOp::create(builder, loc, delta));
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Value a, w, c;
+  Type f32;
+  VectorType vectorType, weightVectorType;
+  Value k, kVectorEnd;
+};
+
+/// Blocks of columns in parallel; in each, full row blocks then single rows.
+void lowerMatmul(linalg::GenericOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  MatmulKernelBuilder kernel(b, loc, a, w, c);
+  Value rows = memref::DimOp::create(b, loc, a, 0);
+  Value columns = memref::DimOp::create(b, loc, w, 0);
+  Value block = kernel.constant(kBlock), zero = kernel.constant(0),
+        one = kernel.constant(1);
+  auto roundDown = [&](Value value) -> Value {
+    return arith::MulIOp::create(b, loc,
+                                 arith::DivUIOp::create(b, loc, value, block),
+                                 block);
+  };
+  Value fullColumns = roundDown(columns), fullRows = roundDown(rows);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{zero}, ValueRange{fullColumns}, ValueRange{block},
+      [&](OpBuilder &pb, Location pl, ValueRange n0) {
+        scf::ForOp::create(pb, pl, zero, fullRows, block, ValueRange{},
+                           [&](OpBuilder &fb, Location fl, Value m0, ValueRange) {
+                             OpBuilder::InsertionGuard guard(b);
+                             b.setInsertionPoint(fb.getInsertionBlock(),
+                                                 fb.getInsertionPoint());
+                             kernel.emitBlock(m0, n0[0], kBlock, kBlock);
+                             scf::YieldOp::create(fb, fl);
+                           });
+        scf::ForOp::create(pb, pl, fullRows, rows, one, ValueRange{},
+                           [&](OpBuilder &fb, Location fl, Value m, ValueRange) {
+                             OpBuilder::InsertionGuard guard(b);
+                             b.setInsertionPoint(fb.getInsertionBlock(),
+                                                 fb.getInsertionPoint());
+                             kernel.emitBlock(m, n0[0], 1, kBlock);
+                             scf::YieldOp::create(fb, fl);
+                           });
+      });
+  scf::ForOp::create(
+      b, loc, fullColumns, columns, one, ValueRange{},
+      [&](OpBuilder &ob, Location ol, Value n, ValueRange) {
+        scf::ForOp::create(ob, ol, zero, rows, one, ValueRange{},
+                           [&](OpBuilder &fb, Location fl, Value m, ValueRange) {
+                             OpBuilder::InsertionGuard guard(b);
+                             b.setInsertionPoint(fb.getInsertionBlock(),
+                                                 fb.getInsertionPoint());
+                             kernel.emitBlock(m, n, 1, 1);
+                             scf::YieldOp::create(fb, fl);
+                           });
+        scf::YieldOp::create(ob, ol);
+      });
+  op.erase();
+}
+
+struct VectorizeMatmulsPass
+    : matc::impl::VectorizeMatmulsBase<VectorizeMatmulsPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> matmuls;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (isMatmulTransposedB(op))
+        matmuls.push_back(op);
+    });
+    for (linalg::GenericOp op : matmuls)
+      lowerMatmul(op);
+  }
+};
+
+} // namespace

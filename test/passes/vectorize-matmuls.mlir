@@ -1,0 +1,75 @@
+// RUN: matc-opt %s -split-input-file --matc-vectorize-matmuls | FileCheck %s
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// Blocks of 4 columns run in parallel; 4 x 4 register blocks keep 16 vector
+// accumulators along k, then leftover rows (1 x 4) and columns (1 x 1), and
+// a scalar loop for the last k mod 16 products.
+// CHECK-LABEL: func.func @matmul
+// CHECK-NOT: linalg.generic
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-4: vector.load %{{.*}} : memref<?x64xf32>, vector<16xf32>
+// CHECK: vector.load %{{.*}} : memref<48x64xbf16>, vector<16xbf16>
+// CHECK: arith.extf {{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK-COUNT-16: vector.fma
+// CHECK: vector.reduction <add>, {{.*}} fastmath<reassoc,contract>
+// CHECK: memref.store
+// CHECK: scf.reduce
+func.func @matmul(%a: memref<?x64xf32>, %w: memref<48x64xbf16>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xbf16>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %e = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// Rows read with a stride along k (not a [out, in] weight view) keep the
+// generic: the kernel needs contiguous rows.
+// CHECK-LABEL: func.func @strided_rows
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @strided_rows(%a: memref<?x64xf32>, %w: memref<48x64xf32, strided<[1, 48]>>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32, strided<[1, 48]>>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// A body that is not a multiply-accumulate keeps the generic.
+// CHECK-LABEL: func.func @not_a_matmul
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+func.func @not_a_matmul(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.maximumf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
