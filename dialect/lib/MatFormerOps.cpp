@@ -141,16 +141,22 @@ LogicalResult AttentionOp::verify() {
     return success();
   if (!kCache || !vCache || !getStartPos())
     return emitOpError() << "kv_cache needs both caches and a start position";
-  for (auto [cache, role] : {std::pair(kCache, "k cache"), std::pair(vCache, "v cache")}) {
-    auto type = cast<MemRefType>(cache.getType());
-    if (!sizesAgree(type.getDimSize(1), kvHeads) ||
-        !sizesAgree(type.getDimSize(2), headDim))
-      return emitOpError() << role << " must have shape [max_positions, "
-                           << kvHeads << ", " << headDim << "], got "
-                           << formatShape(type.getShape());
-  }
-  if (kCache.getType() != vCache.getType())
-    return emitOpError() << "k and v caches must have the same type";
+  auto kType = cast<MemRefType>(kCache.getType());
+  auto vType = cast<MemRefType>(vCache.getType());
+  if (!sizesAgree(kType.getDimSize(1), kvHeads) ||
+      !sizesAgree(kType.getDimSize(2), headDim))
+    return emitOpError() << "k cache must have shape [max_positions, "
+                         << kvHeads << ", " << headDim << "], got "
+                         << formatShape(kType.getShape());
+  if (!sizesAgree(vType.getDimSize(0), kvHeads) ||
+      !sizesAgree(vType.getDimSize(1), headDim))
+    return emitOpError() << "v cache must have shape [" << kvHeads << ", "
+                         << headDim << ", max_positions], got "
+                         << formatShape(vType.getShape());
+  if (!sizesAgree(kType.getDimSize(0), vType.getDimSize(2)))
+    return emitOpError() << "k and v caches must hold the same number of "
+                            "positions, got "
+                         << kType.getDimSize(0) << " and " << vType.getDimSize(2);
   return success();
 }
 

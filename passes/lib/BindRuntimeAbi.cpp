@@ -99,9 +99,12 @@ struct BindRuntimeAbiPass
     int64_t vocab = logitsType.getDimSize(1);
     MLIRContext *context = &getContext();
     Type f32 = Float32Type::get(context), index = IndexType::get(context);
-    auto cacheType = MemRefType::get(
-        {static_cast<int64_t>(attentions.size()), positions, kvHeads, headDim},
-        f32);
+    // K: a row per position; V: positions innermost (see matformer.attention).
+    int64_t cacheLayers = static_cast<int64_t>(attentions.size());
+    auto cacheType =
+        MemRefType::get({cacheLayers, positions, kvHeads, headDim}, f32);
+    auto vCacheType =
+        MemRefType::get({cacheLayers, kvHeads, headDim, positions}, f32);
     SmallVector<DecoderLayerOp> layers;
     forward.walk([&](DecoderLayerOp layer) { layers.push_back(layer); });
     int64_t universalLayers =
@@ -116,7 +119,7 @@ struct BindRuntimeAbiPass
     Type i64 = IntegerType::get(context, 64);
     SmallVector<Type> argTypes = {
         index, index, MemRefType::get({positions}, IntegerType::get(context, 32)),
-        MemRefType::get({positions, vocab}, f32), cacheType, cacheType,
+        MemRefType::get({positions, vocab}, f32), cacheType, vCacheType,
         MemRefType::get({universalLayers}, i64)};
     for (auto &[name, type] : weights)
       argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
@@ -164,14 +167,17 @@ struct BindRuntimeAbiPass
     int64_t layer = 0;
     entry.walk([&](AttentionOp attention) {
       OpBuilder at(attention);
+      // This layer's [*, *, *] slice of a [layers, *, *, *] cache.
       auto cacheSlice = [&](Value cache) -> Value {
+        auto type = cast<MemRefType>(cache.getType());
+        ArrayRef<int64_t> shape = type.getShape().drop_front();
         SmallVector<OpFoldResult> offsets = {at.getIndexAttr(layer), zero, zero, zero};
-        SmallVector<OpFoldResult> sizes = {one, at.getIndexAttr(positions),
-                                           at.getIndexAttr(kvHeads),
-                                           at.getIndexAttr(headDim)};
+        SmallVector<OpFoldResult> sizes = {one};
+        for (int64_t size : shape)
+          sizes.push_back(at.getIndexAttr(size));
         SmallVector<OpFoldResult> strides(4, one);
         auto sliceType = memref::SubViewOp::inferRankReducedResultType(
-            {positions, kvHeads, headDim}, cacheType, offsets, sizes, strides);
+            shape, type, offsets, sizes, strides);
         return memref::SubViewOp::create(at, attention.getLoc(),
                                          cast<MemRefType>(sliceType), cache,
                                          offsets, sizes, strides);

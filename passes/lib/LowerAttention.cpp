@@ -107,7 +107,8 @@ Value applyRope(OpBuilder &b, Location loc, Value x, Value start,
   return insert(rotate.getResult(1), half, result);
 }
 
-/// Cache rows [offset, offset+size) of a [positions, kvHeads, headDim] cache.
+/// Positions [offset, offset+size) of the [positions, kvHeads, headDim] K
+/// cache.
 Value cacheRows(OpBuilder &b, Location loc, Value cache, OpFoldResult offset,
                 OpFoldResult size) {
   auto type = cast<MemRefType>(cache.getType());
@@ -115,6 +116,18 @@ Value cacheRows(OpBuilder &b, Location loc, Value cache, OpFoldResult offset,
   return memref::SubViewOp::create(
       b, loc, cache, {offset, zero, zero},
       {size, b.getIndexAttr(type.getDimSize(1)), b.getIndexAttr(type.getDimSize(2))},
+      {one, one, one});
+}
+
+/// Positions [offset, offset+size) of the [kvHeads, headDim, positions] V
+/// cache.
+Value cacheColumns(OpBuilder &b, Location loc, Value cache, OpFoldResult offset,
+                   OpFoldResult size) {
+  auto type = cast<MemRefType>(cache.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  return memref::SubViewOp::create(
+      b, loc, cache, {zero, zero, offset},
+      {b.getIndexAttr(type.getDimSize(0)), b.getIndexAttr(type.getDimSize(1)), size},
       {one, one, one});
 }
 
@@ -150,28 +163,40 @@ Value matc::lowerAttention(OpBuilder &b, AttentionOp op) {
   q = applyRope(b, loc, q, start, op.getRopeTheta().convertToDouble());
   k = applyRope(b, loc, k, start, op.getRopeTheta().convertToDouble());
 
+  // V as [kvHeads, headDim, T]: P x V then reduces over contiguous positions.
+  Value vColumns = linalg::TransposeOp::create(
+                       b, loc, v,
+                       tensor::EmptyOp::create(
+                           b, loc,
+                           {b.getIndexAttr(kvHeads), b.getIndexAttr(headDim), tokens},
+                           f32),
+                       ArrayRef<int64_t>{1, 2, 0})
+                       .getResult()[0];
+
   // Keys and values of every visible position: the cache after appending
-  // this call's rows, or just this call's rows without a cache.
-  Value keys = k, values = v;
+  // this call's positions, or just this call's without a cache.
+  Value keys = k, values = vColumns;
   OpFoldResult keyCount = tokens;
   if (op.hasKvCache()) {
-    for (auto [rows, cache] :
-         {std::pair(k, op.getKCache()), std::pair(v, op.getVCache())}) {
-      Value destination = cacheRows(b, loc, cache, start, tokens);
+    auto append = [&](Value part, Value destination) {
       bufferization::MaterializeInDestinationOp::create(
-          b, loc, TypeRange(), rows, destination, /*restrict=*/true,
+          b, loc, TypeRange(), part, destination, /*restrict=*/true,
           /*writable=*/true);
-    }
+    };
+    append(k, cacheRows(b, loc, op.getKCache(), start, tokens));
+    append(vColumns, cacheColumns(b, loc, op.getVCache(), start, tokens));
     Value total = arith::AddIOp::create(
         b, loc, start, getValueOrCreateConstantIndexOp(b, loc, tokens));
     keyCount = total;
-    auto viewType = RankedTensorType::get(
-        {ShapedType::kDynamic, kvHeads, headDim}, f32);
     keys = bufferization::ToTensorOp::create(
-        b, loc, viewType, cacheRows(b, loc, op.getKCache(), b.getIndexAttr(0), total),
+        b, loc,
+        RankedTensorType::get({ShapedType::kDynamic, kvHeads, headDim}, f32),
+        cacheRows(b, loc, op.getKCache(), b.getIndexAttr(0), total),
         /*restrict=*/true, /*writable=*/false);
     values = bufferization::ToTensorOp::create(
-        b, loc, viewType, cacheRows(b, loc, op.getVCache(), b.getIndexAttr(0), total),
+        b, loc,
+        RankedTensorType::get({kvHeads, headDim, ShapedType::kDynamic}, f32),
+        cacheColumns(b, loc, op.getVCache(), b.getIndexAttr(0), total),
         /*restrict=*/true, /*writable=*/false);
   }
 
@@ -256,14 +281,14 @@ Value matc::lowerAttention(OpBuilder &b, AttentionOp op) {
           })
           .getResult(0);
 
-  // out[t, kh, g, d] = sum_s probs[kh, g, t, s] * values[s, kh, d]
+  // out[t, kh, g, d] = sum_s probs[kh, g, t, s] * values[kh, d, s]
   Value outInit = filledTensor(
       b, loc,
       {tokens, b.getIndexAttr(kvHeads), b.getIndexAttr(group), b.getIndexAttr(headDim)},
       f32, 0.0);
   Value attended = multiplyAccumulate(
       b, loc, {probs, values}, outInit,
-      mapsOf({{d1, d2, d0, d4}, {d4, d1, d3}, {d0, d1, d2, d3}}),
+      mapsOf({{d1, d2, d0, d4}, {d1, d3, d4}, {d0, d1, d2, d3}}),
       {kPar, kPar, kPar, kPar, kRed});
   auto flatType = RankedTensorType::get({ShapedType::kDynamic, heads * headDim}, f32);
   Value flat = tensor::CollapseShapeOp::create(

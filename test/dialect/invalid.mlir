@@ -200,19 +200,29 @@ func.func @bad_mix() attributes {mix = #matformer.mix<[64, -3]>} {
 // -----
 
 func.func @attention_cache_shape(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
-                                 %kc: memref<16x2x4xf32>, %start: index) {
+                                 %kc: memref<16x2x4xf32>, %vc: memref<1x4x16xf32>, %start: index) {
   // expected-error @+1 {{k cache must have shape [max_positions, 1, 4], got [16, 2, 4]}}
-  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %kc) at %start
-      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x2x4xf32>, memref<16x2x4xf32>
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x2x4xf32>, memref<1x4x16xf32>
   return
 }
 
 // -----
 
-func.func @attention_cache_types(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
-                                 %kc: memref<16x1x4xf32>, %vc: memref<8x1x4xf32>, %start: index) {
-  // expected-error @+1 {{k and v caches must have the same type}}
+func.func @attention_v_cache_layout(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                                 %kc: memref<16x1x4xf32>, %start: index) {
+  // expected-error @+1 {{v cache must have shape [1, 4, max_positions], got [16, 1, 4]}}
+  %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %kc) at %start
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<16x1x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_cache_positions(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                                 %kc: memref<16x1x4xf32>, %vc: memref<1x4x8xf32>, %start: index) {
+  // expected-error @+1 {{k and v caches must hold the same number of positions, got 16 and 8}}
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
-      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<8x1x4xf32>
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x8xf32>
   return
 }

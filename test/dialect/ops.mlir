@@ -66,10 +66,10 @@ func.func @attributes() attributes {mix = #matformer.mix<[64, 0, skip, 128]>} {
 }
 
 // CHECK-LABEL: func.func @attention_with_cache
-// CHECK: matformer.attention %{{.*}}, q %{{.*}}, k %{{.*}}, v %{{.*}}, o %{{.*}} heads(2, 1) head_dim(4) rope_theta(1.000000e+04) kv_cache(%{{.*}}, %{{.*}}) at %{{.*}} : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<16x1x4xf32>
+// CHECK: matformer.attention %{{.*}}, q %{{.*}}, k %{{.*}}, v %{{.*}}, o %{{.*}} heads(2, 1) head_dim(4) rope_theta(1.000000e+04) kv_cache(%{{.*}}, %{{.*}}) at %{{.*}} : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
 func.func @attention_with_cache(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
-                                %kc: memref<16x1x4xf32>, %vc: memref<16x1x4xf32>, %start: index) -> tensor<?x8xf32> {
+                                %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index) -> tensor<?x8xf32> {
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
-      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<16x1x4xf32>
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
   return %y : tensor<?x8xf32>
 }

@@ -6,7 +6,7 @@
 // the width is -1.
 // CHECK: matformer.abi.elastic
 // CHECK-SAME: "model.layers.1.mlp.down_proj.weight"
-// CHECK: func.func @matc_forward_impl({{.*}}%[[KC:[a-z0-9_]+]]: memref<3x32x1x4xf32>, %{{[a-z0-9_]+}}: memref<3x32x1x4xf32>, %[[WIDTHS:[a-z0-9_]+]]: memref<3xi64>,
+// CHECK: func.func @matc_forward_impl({{.*}}%[[KC:[a-z0-9_]+]]: memref<3x32x1x4xf32>, %{{[a-z0-9_]+}}: memref<3x1x4x32xf32>, %[[WIDTHS:[a-z0-9_]+]]: memref<3xi64>,
 // CHECK: %[[C1:.*]] = arith.constant 1 : index
 // CHECK: %[[W1:.*]] = memref.load %[[WIDTHS]][%[[C1]]] : memref<3xi64>
 // CHECK: %[[W1I:.*]] = arith.index_cast %[[W1]] : i64 to index

@@ -8,9 +8,10 @@
 // CHECK-NOT: matformer.weight
 // CHECK-NOT: func.func @forward
 // Fixed arguments: token count, start position, tokens, logits, K and V caches
-// for the 2 kept layers (max_positions 32, 1 KV head of 4), the per-layer
+// for the 2 kept layers (max_positions 32, 1 KV head of 4; K a row per
+// position, V positions innermost), the per-layer
 // widths (unused when specialized), then 20 weights.
-// CHECK: func.func @matc_forward_impl(%[[T:[a-z0-9_]+]]: index, %[[POS:[a-z0-9_]+]]: index, %[[TOK:[a-z0-9_]+]]: memref<32xi32>, %[[LOGITS:[a-z0-9_]+]]: memref<32x16xf32>, %[[KC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %[[VC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %{{[a-z0-9_]+}}: memref<3xi64>, %[[EMB:[a-z0-9_]+]]: memref<16x8xf32>,
+// CHECK: func.func @matc_forward_impl(%[[T:[a-z0-9_]+]]: index, %[[POS:[a-z0-9_]+]]: index, %[[TOK:[a-z0-9_]+]]: memref<32xi32>, %[[LOGITS:[a-z0-9_]+]]: memref<32x16xf32>, %[[KC:[a-z0-9_]+]]: memref<2x32x1x4xf32>, %[[VC:[a-z0-9_]+]]: memref<2x1x4x32xf32>, %{{[a-z0-9_]+}}: memref<3xi64>, %[[EMB:[a-z0-9_]+]]: memref<16x8xf32>,
 // CHECK-SAME: %{{.*}}: memref<8xf32>) {
 // CHECK: %[[TOKV:.*]] = memref.subview %[[TOK]][0] [%[[T]]] [1]
 // CHECK: %[[TOKT:.*]] = bufferization.to_tensor %[[TOKV]] restrict
@@ -20,7 +21,7 @@
 // The first kept layer uses cache slot 0, layer 2 uses slot 1.
 // CHECK: matformer.decoder_layer 0
 // CHECK: %[[K0:.*]] = memref.subview %[[KC]][0, 0, 0, 0] [1, 32, 1, 4] [1, 1, 1, 1]
-// CHECK: %[[V0:.*]] = memref.subview %[[VC]][0, 0, 0, 0] [1, 32, 1, 4] [1, 1, 1, 1]
+// CHECK: %[[V0:.*]] = memref.subview %[[VC]][0, 0, 0, 0] [1, 1, 4, 32] [1, 1, 1, 1]
 // CHECK: matformer.attention {{.*}} kv_cache(%[[K0]], %[[V0]]) at %[[POS]]
 // CHECK: matformer.decoder_layer 2
 // CHECK: memref.subview %[[KC]][1, 0, 0, 0] [1, 32, 1, 4] [1, 1, 1, 1] {{.*}} offset: 128

@@ -105,18 +105,22 @@ func.func @attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf3
 // With a cache: this call's K and V rows go to cache rows [start, start+T),
 // then all rows [0, start+T) are read back.
 // CHECK-LABEL: func.func @attention_cached(
-// CHECK-SAME: %[[KC:[a-z0-9]+]]: memref<16x1x4xf32>, %[[VC:[a-z0-9]+]]: memref<16x1x4xf32>, %[[START:[a-z0-9]+]]: index
+// CHECK-SAME: %[[KC:[a-z0-9]+]]: memref<16x1x4xf32>, %[[VC:[a-z0-9]+]]: memref<1x4x16xf32>, %[[START:[a-z0-9]+]]: index
+// V is transposed to [kv_heads, head_dim, T], positions innermost.
+// CHECK: linalg.transpose {{.*}} permutation = [1, 2, 0]
 // CHECK: %[[KDST:.*]] = memref.subview %[[KC]][%[[START]], 0, 0]
 // CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[KDST]]
-// CHECK: %[[VDST:.*]] = memref.subview %[[VC]][%[[START]], 0, 0]
+// CHECK: %[[VDST:.*]] = memref.subview %[[VC]][0, 0, %[[START]]]
 // CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[VDST]]
 // CHECK: %[[TOTAL:.*]] = arith.addi %[[START]]
 // CHECK: %[[KALL:.*]] = memref.subview %[[KC]][0, 0, 0] [%[[TOTAL]], 1, 4]
 // CHECK: bufferization.to_tensor %[[KALL]] restrict
+// CHECK: %[[VALL:.*]] = memref.subview %[[VC]][0, 0, 0] [1, 4, %[[TOTAL]]]
+// CHECK: bufferization.to_tensor %[[VALL]] restrict
 func.func @attention_cached(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
-                            %kc: memref<16x1x4xf32>, %vc: memref<16x1x4xf32>, %start: index) -> tensor<?x8xf32> {
+                            %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index) -> tensor<?x8xf32> {
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
-      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<16x1x4xf32>
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
   return %y : tensor<?x8xf32>
 }
 

@@ -16,7 +16,9 @@ extern const char matc_model_manifest[];
 // Runs tokens[0..num_tokens) at positions [start_pos, start_pos+num_tokens):
 // writes their K/V into the caches at those positions, attends causally over
 // cache positions [0, start_pos+num_tokens), and writes
-// logits[num_tokens][vocab] (f32).
+// logits[num_tokens][vocab] (f32). Each cache holds layers x max_positions
+// x kv_heads x head_dim floats, owned by the runtime; the generated code
+// chooses their layout (K a row per position, V positions innermost).
 //
 // `layer_widths` has one entry per layer of the universal model
 // (num_hidden_layers): the FFN width in [0, d_ff of that layer], or -1 to skip

@@ -79,7 +79,10 @@ def MatFormer_AttentionOp : MatFormer_Op<"attention", [
     0..t. With `kv_cache(%k, %v) at %start`, row t sits at position
     start + t: its K/V are written to cache rows start + t, and it attends to
     cache rows 0..start + t (the earlier rows hold the K/V of previous
-    calls). Each cache is a [max_positions, num_kv_heads, head_dim] buffer.
+    calls). The K cache is [max_positions, num_kv_heads, head_dim] (a row per
+    position, contiguous along head_dim for q.k); the V cache is
+    [num_kv_heads, head_dim, max_positions] (contiguous along positions, the
+    reduction of probs x V).
   }];
   let arguments = (ins MatFormer_Activations:$input,
                        MatFormer_Weight:$wq, MatFormer_Weight:$wk,
