@@ -6,7 +6,6 @@
 #include "ModelSession.h"
 
 #include "matrt/Benchmark.h"
-#include "matrt/MixSelection.h"
 #include "matrt/ModelCost.h"
 #include "matrt/SpeculativeDecoding.h"
 
@@ -73,14 +72,10 @@ int runBench(const CommandContext &context,
 
   matc::spec::Diagnostics diags;
   ModelSession session;
-  if (!session.open(context.model, mixText, diags))
+  if (!session.open(context.model, mixText, diags,
+                    speculative ? &draftMixText : nullptr))
     return context.report(diags);
-  std::optional<matc::spec::Mix> draftMix;
-  if (speculative) {
-    draftMix = selectDraftMix(session.manifest(), draftMixText, diags);
-    if (!draftMix)
-      return context.report(diags);
-  }
+  const std::optional<matc::spec::Mix> &draftMix = session.draftMix();
   int64_t maxPositions = session.manifest().maxPositions;
   // Plain decoding fills the cache up to max_positions and samples one token
   // more; generation, speculative too, never samples past max_positions.

@@ -5,7 +5,6 @@
 #include "ModelSession.h"
 
 #include "matrt/Generation.h"
-#include "matrt/MixSelection.h"
 #include "matrt/SpeculativeDecoding.h"
 #include "matrt/Tokens.h"
 
@@ -55,14 +54,10 @@ int runGenerate(const CommandContext &context,
 
   matc::spec::Diagnostics diags;
   ModelSession session;
-  if (!session.open(context.model, mixText, diags))
+  if (!session.open(context.model, mixText, diags,
+                    speculative ? &draftMixText : nullptr))
     return context.report(diags);
-  std::optional<matc::spec::Mix> draftMix;
-  if (speculative) {
-    draftMix = selectDraftMix(session.manifest(), draftMixText, diags);
-    if (!draftMix)
-      return context.report(diags);
-  }
+  const std::optional<matc::spec::Mix> &draftMix = session.draftMix();
   bool useTokens = parser.given("--tokens");
   std::optional<std::vector<int32_t>> promptTokens =
       session.promptTokens(useTokens ? "--tokens" : "--prompt",

@@ -8,7 +8,7 @@ namespace matrt {
 using matc::spec::Diagnostics;
 
 bool ModelSession::open(const CompiledModel &model, const std::string &mixFlag,
-                        Diagnostics &diags) {
+                        Diagnostics &diags, const std::string *draftMixFlag) {
   forward = model.forward;
   Diagnostics manifestDiags("compiled model manifest");
   if (!model.forward)
@@ -22,7 +22,12 @@ bool ModelSession::open(const CompiledModel &model, const std::string &mixFlag,
   if (!parsedManifest)
     return false;
   selectedMix = selectMix(*parsedManifest, mixFlag, diags);
-  return selectedMix.has_value();
+  if (!selectedMix)
+    return false;
+  if (!draftMixFlag)
+    return true;
+  selectedDraftMix = selectDraftMix(*parsedManifest, *draftMixFlag, diags);
+  return selectedDraftMix.has_value();
 }
 
 bool ModelSession::byteTokenizer() const {

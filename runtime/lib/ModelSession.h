@@ -21,8 +21,11 @@ namespace matrt {
 // (loadWeights).
 class ModelSession {
 public:
+  // `draftMixFlag`, when given, also selects a draft mix for speculative
+  // decoding (an elastic binary only); see draftMix().
   bool open(const CompiledModel &model, const std::string &mixFlag,
-            matc::spec::Diagnostics &diags);
+            matc::spec::Diagnostics &diags,
+            const std::string *draftMixFlag = nullptr);
 
   // A prompt from --tokens (parsed ids) or text (--text/--prompt, only for
   // the byte tokenizer); `flag` names it in errors. Checks that it is
@@ -48,6 +51,8 @@ public:
 
   const Manifest &manifest() const { return *parsedManifest; }
   const matc::spec::Mix &mix() const { return *selectedMix; }
+  // The draft mix open() selected, if it was asked for one.
+  const std::optional<matc::spec::Mix> &draftMix() const { return selectedDraftMix; }
   ModelRunner &runner() { return *modelRunner; }
   bool byteTokenizer() const;
 
@@ -55,6 +60,7 @@ private:
   ForwardFn forward = nullptr;
   std::optional<Manifest> parsedManifest;
   std::optional<matc::spec::Mix> selectedMix;
+  std::optional<matc::spec::Mix> selectedDraftMix;
   std::unique_ptr<WeightStore> weights;
   std::unique_ptr<ModelRunner> modelRunner;
 };
