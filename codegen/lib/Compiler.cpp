@@ -1,24 +1,31 @@
 //===- Compiler.cpp - matc as a library ------------------------------------===//
+//
+// `compile` reads top to bottom as the pipeline: parse the spec and the MIX
+// (once), import, then the stages of Pipeline.h, then the back end, each
+// timed when asked and each a place where `--emit` can stop.
+//
+//===----------------------------------------------------------------------===//
 #include "matc/Codegen/Compiler.h"
 #include "matc/Codegen/ImportSpec.h"
 #include "matc/Codegen/Linker.h"
-#include "matc/Codegen/ObjectEmitter.h"
 #include "matc/Codegen/Pipeline.h"
 #include "matc/Codegen/RuntimeAbi.h"
 #include "matc/Dialect/MatFormer.h"
-#include "matc/Passes/Passes.h"
 #include "matc/spec/Diagnostics.h"
 #include "matc/spec/FileIO.h"
 #include "matc/spec/Mix.h"
+#include "CPU/CpuPipeline.h"
+#include "CPU/HostObject.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
-#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
@@ -33,6 +40,7 @@ std::optional<matc::EmitKind> matc::parseEmitKind(llvm::StringRef text) {
       .Case("lib", EmitKind::Lib)
       .Case("obj", EmitKind::Obj)
       .Case("mlir", EmitKind::Mlir)
+      .Case("linalg", EmitKind::Linalg)
       .Case("llvm", EmitKind::Llvm)
       .Case("ptx", EmitKind::Ptx)
       .Default(std::nullopt);
@@ -50,7 +58,7 @@ void matc::registerMatcDialects(DialectRegistry &registry) {
                   func::FuncDialect>();
 }
 
-void matc::registerMatcPasses() { registerMatFormerPasses(); }
+void matc::registerMatcPasses() { registerMatcPassesAndPipelines(); }
 
 /// Textual pipelines name upstream passes; register them once per process.
 static void registerPipelinePasses() {
@@ -94,34 +102,107 @@ matc::Compiler::importModel(const spec::ModelSpec &spec,
   return importModelSpec(context, spec, importOptions);
 }
 
-OwningOpRef<ModuleOp>
-matc::Compiler::buildSpecializedModel(const spec::ModelSpec &spec,
-                                      const CompileOptions &options) {
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagnostics);
-  OwningOpRef<ModuleOp> module = importModel(spec, options);
-  if (failed(verify(*module))) {
-    diagnostics << "internal error: the importer built invalid IR for "
-                << options.specPath << "\n";
-    return nullptr;
+/// The MIX to compile: `--mix`, else the spec's `matformer.mix`, else XL.
+/// Parsed here, once; passes only ever see the resulting attribute. Errors
+/// name the flag or the spec field the text came from.
+static std::optional<matc::spec::Mix>
+resolveMix(const matc::spec::ModelSpec &spec,
+           const matc::CompileOptions &options, llvm::raw_ostream &os) {
+  std::string text = options.mix.value_or(spec.defaultMix);
+  std::string source = options.mix ? "--mix" : options.specPath;
+  if (text.empty())
+    text = "XL";
+  matc::spec::Diagnostics diags(source);
+  std::optional<matc::spec::Mix> mix = matc::spec::parseMix(text, spec, diags);
+  for (const matc::spec::Diagnostic &diag : diags.all())
+    os << (diag.severity == matc::spec::Diagnostic::Severity::Error
+               ? "error: "
+               : "warning: ")
+       << (options.mix ? "" : "matformer.mix: ") << diag.message << "\n";
+  return mix;
+}
+
+/// Marks `@forward` as the submodel to build: its mix, or elastic.
+static void markForward(ModuleOp module, const matc::spec::Mix *mix) {
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  MLIRContext *context = module.getContext();
+  if (!mix) {
+    forward->setAttr(matc::matformer::kElasticAttrName, UnitAttr::get(context));
+    return;
   }
-  PassManager pm(&context);
-  MatFormerPipelineOptions pipeline;
-  pipeline.mix = options.mix.value_or("");
-  pipeline.elastic = options.elastic;
-  buildMatFormerPipeline(pm, pipeline);
-  if (failed(pm.run(*module)))
+  SmallVector<int64_t> layers;
+  for (const matc::spec::LayerChoice &choice : *mix)
+    layers.push_back(choice.skip ? matc::matformer::MixAttr::kSkip
+                                 : choice.width);
+  forward->setAttr(matc::matformer::kMixAttrName,
+                   matc::matformer::MixAttr::get(context, layers));
+}
+
+namespace {
+/// One pass manager per stage, with the driver's IR printing and timing.
+struct StageRunner {
+  MLIRContext &context;
+  const matc::CompileOptions &options;
+  TimingScope &root;
+  llvm::raw_ostream &os;
+
+  template <typename BuildFn>
+  bool run(ModuleOp module, llvm::StringRef name, BuildFn build) {
+    TimingScope stage = root.nest(name);
+    PassManager pm(&context);
+    build(pm);
+    if (options.printIrAfterAll) {
+      context.disableMultithreading();
+      pm.enableIRPrinting(
+          /*shouldPrintBeforePass=*/nullptr,
+          /*shouldPrintAfterPass=*/[](Pass *, Operation *) { return true; },
+          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+          /*printAfterOnlyOnFailure=*/false, os);
+    }
+    if (options.mlirTiming)
+      pm.enableTiming(stage);
+    return succeeded(pm.run(module));
+  }
+};
+} // namespace
+
+/// Import with `@forward` marked, then the front stage.
+static OwningOpRef<ModuleOp>
+importAndSpecialize(matc::Compiler &compiler, const matc::spec::ModelSpec &spec,
+                    const matc::CompileOptions &options,
+                    const std::optional<matc::spec::Mix> &mix,
+                    StageRunner &stages, llvm::raw_ostream &os) {
+  OwningOpRef<ModuleOp> module;
+  {
+    TimingScope importTimer = stages.root.nest("import");
+    module = compiler.importModel(spec, options);
+    markForward(*module, mix ? &*mix : nullptr);
+    if (failed(verify(*module))) {
+      os << "internal error: the importer built invalid IR for "
+         << options.specPath << "\n";
+      return nullptr;
+    }
+  }
+  if (!stages.run(*module, "front", matc::buildFrontPipeline))
     return nullptr;
   return module;
 }
 
-/// Runs `build`'s passes on `module`, reporting failures through `handler`.
-template <typename BuildFn>
-static bool runPipeline(MLIRContext &context, ModuleOp module, BuildFn build) {
-  PassManager pm(&context);
-  if (failed(build(pm)))
-    return false;
-  return succeeded(pm.run(module));
+OwningOpRef<ModuleOp>
+matc::Compiler::buildSpecializedModel(const spec::ModelSpec &spec,
+                                      const CompileOptions &options) {
+  std::optional<spec::Mix> mix;
+  if (!options.elastic) {
+    mix = resolveMix(spec, options, diagnostics);
+    if (!mix)
+      return nullptr;
+  }
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagnostics);
+  DefaultTimingManager timing;
+  TimingScope root = timing.getRootScope();
+  StageRunner stages{context, options, root, diagnostics};
+  return importAndSpecialize(*this, spec, options, mix, stages, diagnostics);
 }
 
 static const char *emitKindName(matc::EmitKind kind) {
@@ -134,6 +215,8 @@ static const char *emitKindName(matc::EmitKind kind) {
     return "obj";
   case matc::EmitKind::Mlir:
     return "mlir";
+  case matc::EmitKind::Linalg:
+    return "linalg";
   case matc::EmitKind::Llvm:
     return "llvm";
   case matc::EmitKind::Ptx:
@@ -148,18 +231,12 @@ bool matc::Compiler::compile(const CompileOptions &options) {
       spec::loadModelSpec(options.specPath, specDiags);
   if (!report(specDiags, diagnostics) || !spec)
     return false;
-  // A bad --mix is reported against the flag, not the spec file; warnings
-  // about valid mixes come once, from specialization.
-  if (options.mix) {
-    spec::Diagnostics mixDiags("--mix");
-    if (!spec::parseMix(*options.mix, *spec, mixDiags)) {
-      for (const spec::Diagnostic &diag : mixDiags.all())
-        if (diag.severity == spec::Diagnostic::Severity::Error)
-          diagnostics << "error: " << diag.message << "\n";
+  std::optional<spec::Mix> mix;
+  if (!options.elastic) {
+    mix = resolveMix(*spec, options, diagnostics);
+    if (!mix)
       return false;
-    }
   }
-
   if (options.target == Target::Cuda || options.emit == EmitKind::Ptx) {
     diagnostics << "error: the CUDA target is not implemented yet; use "
                    "--target cpu\n";
@@ -170,50 +247,76 @@ bool matc::Compiler::compile(const CompileOptions &options) {
                 << " is not implemented yet\n";
     return false;
   }
+  cpu::CpuTarget target = cpu::CpuTarget::host();
+  if (!options.cpu.empty()) {
+    std::string error;
+    std::optional<cpu::CpuTarget> named = cpu::CpuTarget::named(options.cpu, error);
+    if (!named) {
+      diagnostics << "error: --cpu: " << error << "\n";
+      return false;
+    }
+    target = *named;
+  }
 
-  OwningOpRef<ModuleOp> module = buildSpecializedModel(*spec, options);
+  DefaultTimingManager timing;
+  timing.setEnabled(options.timing || options.mlirTiming);
+  timing.setOutput(createOutputStrategy(
+      DefaultTimingManager::OutputFormat::Text, diagnostics));
+  TimingScope root = timing.getRootScope();
+  StageRunner stages{context, options, root, diagnostics};
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagnostics);
+
+  OwningOpRef<ModuleOp> module =
+      importAndSpecialize(*this, *spec, options, mix, stages, diagnostics);
   if (!module)
     return false;
-
   auto writeOutput = [&](const std::string &bytes) {
     spec::Diagnostics writeDiags(options.outputPath);
     spec::writeFileAtomically(options.outputPath, bytes, writeDiags);
     return report(writeDiags, diagnostics);
   };
-  if (options.emit == EmitKind::Mlir) {
+  auto writeModule = [&] {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
     return writeOutput(text);
-  }
+  };
 
-  llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagnostics);
-  if (!runPipeline(context, *module, [&](OpPassManager &pm) {
-        buildBindRuntimePipeline(pm, options.elastic);
-        return success();
-      }))
+  if (options.emit == EmitKind::Mlir)
+    return writeModule();
+  if (!stages.run(*module, "bind-abi", buildBindAbiPipeline))
     return false;
   FailureOr<ModelAbi> abi = readModelAbi(*module);
   if (failed(abi))
     return false;
-  if (!runPipeline(context, *module, buildCpuLoweringPipeline) ||
-      failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec))))
+  if (!stages.run(*module, "to-linalg", buildLinalgPipeline))
+    return false;
+  if (options.emit == EmitKind::Linalg)
+    return writeModule();
+  cpu::KernelConfig kernels = cpu::chooseKernelConfig(target);
+  if (!stages.run(*module, "cpu-backend", [&](OpPassManager &pm) {
+        cpu::buildCpuBackendPipeline(pm, kernels);
+      }))
+    return false;
+  if (failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec))))
     return false;
 
   std::string code, error;
-  bool emitLlvm = options.emit == EmitKind::Llvm;
-  if (failed(emitHostCode(*module, options.optLevel, emitLlvm, code, error))) {
-    diagnostics << "error: " << error << "\n";
-    return false;
+  {
+    TimingScope llvmTimer = root.nest("llvm");
+    if (failed(cpu::emitCpuCode(*module, target, options.optLevel,
+                                options.emit == EmitKind::Llvm, code, error,
+                                &llvmTimer))) {
+      diagnostics << "error: " << error << "\n";
+      return false;
+    }
   }
-  HostTarget host = detectHostTarget();
   auto summarize = [&] {
     diagnostics << "matc: " << options.specPath << " (mix " << abi->mix
-                << ") -> " << options.outputPath << " [" << emitKindName(options.emit)
-                << ", " << host.cpu << ", "
-                << (host.hasAvx512 ? "AVX-512" : host.hasAvx2 ? "AVX2" : "SSE")
-                << ", -O" << options.optLevel << "]\n";
+                << ") -> " << options.outputPath << " ["
+                << emitKindName(options.emit) << ", " << target.cpu << ", "
+                << target.isaName() << ", -O" << options.optLevel << "]\n";
   };
   if (options.emit != EmitKind::Exe) {
     if (!writeOutput(code))
@@ -222,6 +325,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     return true;
   }
 
+  TimingScope linkTimer = root.nest("link");
   llvm::SmallString<128> objectPath;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile("matc-model", "o",
                                                               objectPath)) {
@@ -234,6 +338,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
                 linkExecutable(objectPath.str().str(), options.outputPath,
                                defaultRuntimeDir(), error);
   llvm::sys::fs::remove(objectPath);
+  linkTimer.stop();
   if (!report(objectDiags, diagnostics))
     return false;
   if (!linked) {

@@ -1,6 +1,7 @@
 //===- ImportSpec.cpp - model spec -> matformer IR -------------------------===//
 #include "matc/Codegen/ImportSpec.h"
 #include "matc/Dialect/MatFormer.h"
+#include "matc/spec/CheckpointNames.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -8,6 +9,8 @@
 
 using namespace mlir;
 using namespace matc::matformer;
+using matc::spec::Tensor;
+using matc::spec::tensorName;
 
 namespace {
 
@@ -25,9 +28,6 @@ public:
     module = ModuleOp::create(specLoc);
     module.get()->setAttr(kMaxPositionsAttrName,
                           builder.getI64IntegerAttr(spec.maxPositions));
-    if (!spec.defaultMix.empty())
-      module.get()->setAttr(kDefaultMixAttrName,
-                            builder.getStringAttr(spec.defaultMix));
     int64_t hidden = spec.hiddenSize;
     auto tokensType = RankedTensorType::get({ShapedType::kDynamic},
                                             builder.getI32Type());
@@ -40,7 +40,7 @@ public:
     builder.setInsertionPointToStart(entry);
 
     Location embedLoc = named("model.embed_tokens");
-    Value table = weight("model.embed_tokens.weight",
+    Value table = weight(tensorName(Tensor::Embedding),
                          {spec.vocabSize, hidden}, embedLoc);
     Value state = EmbedOp::create(builder, embedLoc, activations(hidden),
                                   entry->getArgument(0), table);
@@ -48,10 +48,10 @@ public:
       state = decoderLayer(layer, state);
 
     Location headLoc = named("lm_head");
-    Value normed = rmsNorm(state, "model.norm.weight", named("model.norm"));
+    Value normed = rmsNorm(state, tensorName(Tensor::FinalNorm), named("model.norm"));
     Value head = spec.tieWordEmbeddings
                      ? table
-                     : weight("lm_head.weight", {spec.vocabSize, hidden},
+                     : weight(tensorName(Tensor::LmHead), {spec.vocabSize, hidden},
                               headLoc);
     Value logits = LmHeadOp::create(builder, headLoc, logitsType, normed, head);
     func::ReturnOp::create(builder, headLoc, logits);
@@ -87,8 +87,8 @@ private:
   }
 
   Value decoderLayer(int64_t layer, Value input) {
-    std::string prefix = "model.layers." + std::to_string(layer) + ".";
-    Location loc = named("model.layers." + std::to_string(layer));
+    std::string prefix = matc::spec::layerPrefix(layer) + ".";
+    Location loc = named(matc::spec::layerPrefix(layer));
     auto op = DecoderLayerOp::create(builder, loc, input.getType(), input,
                                      builder.getI64IntegerAttr(layer));
     OpBuilder::InsertionGuard guard(builder);
@@ -99,13 +99,13 @@ private:
     int64_t hidden = spec.hiddenSize, qDim = spec.numHeads * spec.headDim,
             kvDim = spec.numKvHeads * spec.headDim;
     Location attnLoc = named(prefix + "self_attn");
-    Value normed = rmsNorm(x, prefix + "input_layernorm.weight",
+    Value normed = rmsNorm(x, tensorName(Tensor::InputNorm, layer),
                            named(prefix + "input_layernorm"));
     // One statement per weight: declarations follow the checkpoint's order.
-    Value wq = weight(prefix + "self_attn.q_proj.weight", {qDim, hidden}, attnLoc);
-    Value wk = weight(prefix + "self_attn.k_proj.weight", {kvDim, hidden}, attnLoc);
-    Value wv = weight(prefix + "self_attn.v_proj.weight", {kvDim, hidden}, attnLoc);
-    Value wo = weight(prefix + "self_attn.o_proj.weight", {hidden, qDim}, attnLoc);
+    Value wq = weight(tensorName(Tensor::QProj, layer), {qDim, hidden}, attnLoc);
+    Value wk = weight(tensorName(Tensor::KProj, layer), {kvDim, hidden}, attnLoc);
+    Value wv = weight(tensorName(Tensor::VProj, layer), {kvDim, hidden}, attnLoc);
+    Value wo = weight(tensorName(Tensor::OProj, layer), {hidden, qDim}, attnLoc);
     Value attention = AttentionOp::create(
         builder, attnLoc, normed.getType(), normed, wq, wk, wv, wo,
         /*k_cache=*/Value(), /*v_cache=*/Value(), /*start_pos=*/Value(),
@@ -118,7 +118,7 @@ private:
     int64_t dff = spec.intermediateSize[layer];
     if (dff > 0) {
       Location mlpLoc = named(prefix + "mlp");
-      Value ffnIn = rmsNorm(state, prefix + "post_attention_layernorm.weight",
+      Value ffnIn = rmsNorm(state, tensorName(Tensor::PostAttentionNorm, layer),
                             named(prefix + "post_attention_layernorm"));
       GranularitiesAttr granularities;
       if (!spec.granularities.empty() && !spec.perLayerIntermediate)
@@ -127,9 +127,9 @@ private:
       Activation act = spec.act == matc::spec::Activation::Silu
                            ? Activation::silu
                            : Activation::gelu_tanh;
-      Value gate = weight(prefix + "mlp.gate_proj.weight", {dff, hidden}, mlpLoc);
-      Value up = weight(prefix + "mlp.up_proj.weight", {dff, hidden}, mlpLoc);
-      Value down = weight(prefix + "mlp.down_proj.weight", {hidden, dff}, mlpLoc);
+      Value gate = weight(tensorName(Tensor::GateProj, layer), {dff, hidden}, mlpLoc);
+      Value up = weight(tensorName(Tensor::UpProj, layer), {dff, hidden}, mlpLoc);
+      Value down = weight(tensorName(Tensor::DownProj, layer), {hidden, dff}, mlpLoc);
       Value ffn = NestedFfnOp::create(
           builder, mlpLoc, ffnIn.getType(), ffnIn, gate, up, down,
           /*dynamic_width=*/Value(),

@@ -1,6 +1,7 @@
 //===- RuntimeAbi.cpp - what a compiled model exports to matrt -------------===//
 #include "matc/Codegen/RuntimeAbi.h"
 #include "matc/Dialect/MatFormer.h"
+#include "matc/abi/ModelAbi.h"
 #include "matc/spec/Mix.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -10,38 +11,91 @@
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
+namespace abi = matc::abi;
 
 namespace {
 constexpr llvm::StringLiteral kImplName = "matc_forward_impl";
-// Token count, start position, tokens, logits, K cache, V cache, widths.
-constexpr unsigned kFixedArguments = 7;
+
+std::string dtypeName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF16())
+    return "f16";
+  if (type.isInteger(32))
+    return "i32";
+  if (type.isInteger(64))
+    return "i64";
+  return "?";
+}
 } // namespace
+
+const matc::AbiArgument *matc::ModelAbi::buffer(llvm::StringRef name) const {
+  for (const AbiArgument &argument : arguments)
+    if (argument.kind == AbiArgument::Kind::Buffer && argument.name == name)
+      return &argument;
+  return nullptr;
+}
 
 FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
   auto impl = module.lookupSymbol<func::FuncOp>(kImplName);
-  auto names = module->getAttrOfType<ArrayAttr>("matformer.abi.weights");
-  if (!impl || !names ||
-      impl.getNumArguments() != kFixedArguments + names.size())
+  if (!impl)
     return module.emitError() << "expected @" << kImplName
                               << " from matformer-bind-runtime-abi";
   ModelAbi abi;
-  abi.elastic = module->hasAttr("matformer.abi.elastic");
-  auto logits = cast<MemRefType>(impl.getArgumentTypes()[3]);
-  auto cache = cast<MemRefType>(impl.getArgumentTypes()[4]);
-  abi.vocabSize = logits.getDimSize(1);
-  abi.cacheLayers = cache.getDimSize(0);
-  abi.maxPositions = cache.getDimSize(1);
-  abi.kvHeads = cache.getDimSize(2);
-  abi.headDim = cache.getDimSize(3);
-  for (auto [i, name] : llvm::enumerate(names.getAsRange<StringAttr>())) {
-    auto type = cast<MemRefType>(impl.getArgumentTypes()[kFixedArguments + i]);
-    abi.weights.push_back(
-        {name.str(), std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
-    abi.bf16Weights |= type.getElementType().isBF16();
+  for (auto [i, type] : llvm::enumerate(impl.getArgumentTypes())) {
+    AbiArgument argument;
+    if (auto weight = impl.getArgAttrOfType<StringAttr>(i, matformer::kWeightAttrName)) {
+      argument.kind = AbiArgument::Kind::Weight;
+      argument.name = weight.str();
+    } else if (auto name = impl.getArgAttrOfType<StringAttr>(i, matformer::kAbiArgAttrName)) {
+      argument.kind = isa<IndexType>(type) ? AbiArgument::Kind::Index
+                                           : AbiArgument::Kind::Buffer;
+      argument.name = name.str();
+    } else {
+      return impl.emitOpError() << "argument " << i
+                                << " has neither matformer.abi_arg nor "
+                                   "matformer.weight";
+    }
+    if (auto memref = dyn_cast<MemRefType>(type)) {
+      if (!memref.hasStaticShape() || !memref.getLayout().isIdentity())
+        return impl.emitOpError() << "argument " << i << " ('" << argument.name
+                                  << "') must be a static, contiguous memref";
+      argument.dtype = dtypeName(memref.getElementType());
+      argument.shape.assign(memref.getShape().begin(), memref.getShape().end());
+      if (argument.kind == AbiArgument::Kind::Weight)
+        abi.bf16Weights |= memref.getElementType().isBF16();
+    } else if (!isa<IndexType>(type)) {
+      return impl.emitOpError() << "argument " << i << " ('" << argument.name
+                                << "') must be an index or a memref";
+    }
+    abi.arguments.push_back(std::move(argument));
   }
+  // The entry must take exactly the header's arguments, in its order.
+  size_t next = 0;
+  for (const abi::Arg &expected : abi::kForwardArgs) {
+    if (expected.kind == abi::ArgKind::WeightTable) {
+      while (next < abi.arguments.size() &&
+             abi.arguments[next].kind == AbiArgument::Kind::Weight)
+        ++next;
+      continue;
+    }
+    if (next >= abi.arguments.size() || abi.arguments[next].name != expected.name)
+      return impl.emitOpError() << "argument " << next << " should be '"
+                                << expected.name << "' (matc/abi/ModelAbi.h)";
+    ++next;
+  }
+  if (next != abi.arguments.size())
+    return impl.emitOpError() << "has " << abi.arguments.size() - next
+                              << " arguments after its weights";
+  const AbiArgument *logits = abi.buffer("logits");
+  abi.maxPositions = logits->shape[0];
+  abi.vocabSize = logits->shape[1];
+  abi.elastic = impl->hasAttr(matformer::kElasticAttrName);
   if (abi.elastic) {
     abi.mix = "elastic";
-  } else if (auto mix = module->getAttrOfType<matformer::MixAttr>(
+  } else if (auto mix = impl->getAttrOfType<matformer::MixAttr>(
                  matformer::kMixAttrName)) {
     spec::Mix choice;
     for (int64_t width : mix.getLayers())
@@ -56,24 +110,22 @@ FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
 std::string matc::buildManifest(const ModelAbi &abi,
                                 const spec::ModelSpec &spec) {
   nlohmann::ordered_json manifest;
-  // runtime/include/matrt/ModelAbi.h's kModelAbiVersion: bump both together.
-  // 2: matc_model_forward takes layer_widths.
-  manifest["matc_abi"] = 2;
+  manifest["matc_abi"] = abi::kVersion;
   manifest["config"] = nlohmann::json::parse(spec.toJson(), nullptr, false);
   manifest["mix"] = abi.mix;
   manifest["elastic"] = abi.elastic;
   manifest["weight_dtype"] = abi.bf16Weights ? "BF16" : "F32";
   nlohmann::ordered_json weights = nlohmann::ordered_json::array();
-  for (const AbiWeight &weight : abi.weights)
-    weights.push_back({{"name", weight.name}, {"shape", weight.shape}});
+  nlohmann::ordered_json buffers = nlohmann::ordered_json::object();
+  for (const AbiArgument &argument : abi.arguments) {
+    if (argument.kind == AbiArgument::Kind::Weight)
+      weights.push_back({{"name", argument.name}, {"shape", argument.shape}});
+    else if (argument.kind == AbiArgument::Kind::Buffer)
+      buffers[argument.name] = {{"dtype", argument.dtype},
+                                {"shape", argument.shape}};
+  }
   manifest["weights"] = weights;
-  // A mix that skips every layer has no attention to read the cache shape
-  // from; the (empty) cache still has the spec's.
-  bool noLayers = abi.cacheLayers == 0;
-  manifest["kv_cache"] = {{"layers", abi.cacheLayers},
-                          {"max_positions", abi.maxPositions},
-                          {"kv_heads", noLayers ? spec.numKvHeads : abi.kvHeads},
-                          {"head_dim", noLayers ? spec.headDim : abi.headDim}};
+  manifest["buffers"] = buffers;
   manifest["vocab_size"] = abi.vocabSize;
   manifest["max_positions"] = abi.maxPositions;
   return manifest.dump();
@@ -92,24 +144,59 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
   auto i64 = IntegerType::get(context, 64);
   impl.setLinkage(LLVM::Linkage::Internal);
 
-  // void matc_model_forward(i64 num_tokens, i64 start_pos, ptr tokens,
-  //                         ptr logits, ptr k_cache, ptr v_cache,
-  //                         ptr weights, ptr layer_widths)
-  auto entryType = LLVM::LLVMFunctionType::get(
-      LLVM::LLVMVoidType::get(context),
-      {i64, i64, ptr, ptr, ptr, ptr, ptr, ptr});
-  auto entry = LLVM::LLVMFuncOp::create(b, loc, "matc_model_forward", entryType);
+  // The C signature of abi::kForwardArgs: i64 for an index, ptr otherwise.
+  SmallVector<Type> parameters;
+  for (const abi::Arg &arg : abi::kForwardArgs)
+    parameters.push_back(arg.kind == abi::ArgKind::Index ? Type(i64) : Type(ptr));
+  auto entry = LLVM::LLVMFuncOp::create(
+      b, loc, abi::kForwardSymbol,
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), parameters));
   Block *body = entry.addEntryBlock(b);
   b.setInsertionPointToStart(body);
-  SmallVector<Value> arguments(body->getArguments().take_front(6));
-  arguments.push_back(body->getArgument(7)); // layer_widths
-  Value table = body->getArgument(6);
-  for (size_t i = 0; i < abi.weights.size(); ++i) {
-    Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, table,
-                                     ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(i)});
-    arguments.push_back(LLVM::LoadOp::create(b, loc, ptr, slot));
+  auto constant = [&](int64_t value) -> Value {
+    return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
+  };
+  // A contiguous memref's descriptor, expanded as the default calling
+  // convention passes it: allocated, aligned, offset, sizes, strides.
+  SmallVector<Value> operands;
+  auto pushDescriptor = [&](Value data, ArrayRef<int64_t> shape) {
+    operands.append({data, data, constant(0)});
+    for (int64_t size : shape)
+      operands.push_back(constant(size));
+    int64_t stride = 1;
+    SmallVector<Value> strides(shape.size());
+    for (size_t d = shape.size(); d-- > 0;) {
+      strides[d] = constant(stride);
+      stride *= shape[d];
+    }
+    operands.append(strides.begin(), strides.end());
+  };
+  Value weightTable = body->getArgument(abi::forwardArgIndex("weights"));
+  int32_t weightIndex = 0;
+  for (const AbiArgument &argument : abi.arguments) {
+    switch (argument.kind) {
+    case AbiArgument::Kind::Index:
+      operands.push_back(
+          body->getArgument(abi::forwardArgIndex(argument.name.c_str())));
+      break;
+    case AbiArgument::Kind::Buffer:
+      pushDescriptor(
+          body->getArgument(abi::forwardArgIndex(argument.name.c_str())),
+          argument.shape);
+      break;
+    case AbiArgument::Kind::Weight: {
+      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, weightTable,
+                                       ArrayRef<LLVM::GEPArg>{weightIndex++});
+      pushDescriptor(LLVM::LoadOp::create(b, loc, ptr, slot), argument.shape);
+      break;
+    }
+    }
   }
-  LLVM::CallOp::create(b, loc, impl, arguments);
+  if (operands.size() != impl.getNumArguments())
+    return impl.emitOpError() << "takes " << impl.getNumArguments()
+                              << " values, but the ABI unpacks "
+                              << operands.size();
+  LLVM::CallOp::create(b, loc, impl, operands);
   LLVM::ReturnOp::create(b, loc, ValueRange());
 
   b.setInsertionPointToEnd(module.getBody());
@@ -117,7 +204,7 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
   auto textType = LLVM::LLVMArrayType::get(IntegerType::get(context, 8),
                                            text.size());
   LLVM::GlobalOp::create(b, loc, textType, /*isConstant=*/true,
-                         LLVM::Linkage::External, "matc_model_manifest",
+                         LLVM::Linkage::External, abi::kManifestSymbol,
                          b.getStringAttr(text));
   return success();
 }

@@ -1,10 +1,16 @@
 //===- BindRuntimeAbi.cpp - @forward -> the runtime's entry point ----------===//
+//
+// The entry point's arguments are spelled once, in matc/abi/ModelAbi.h; this
+// pass builds them from that table and tags each with its name
+// (`matformer.abi_arg`), so later stages find them by name.
+//
+//===----------------------------------------------------------------------===//
 #include "matc/Dialect/MatFormer.h"
 #include "matc/Passes/Passes.h"
+#include "matc/abi/ModelAbi.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
-#include "llvm/ADT/MapVector.h"
 
 namespace matc {
 #define GEN_PASS_DEF_BINDRUNTIMEABI
@@ -13,6 +19,7 @@ namespace matc {
 
 using namespace mlir;
 using namespace matc::matformer;
+namespace abi = matc::abi;
 
 namespace {
 
@@ -25,11 +32,8 @@ Value viewAsTensor(OpBuilder &b, Location loc, Value memref) {
                                            /*writable=*/false);
 }
 
-/// Token count, start position, tokens, logits, K cache, V cache, widths.
-constexpr unsigned kFixedArguments = 7;
-
 /// The layer reads its width from `layerWidths[index]` on every call and is
-/// skipped when the width is -1.
+/// skipped when the width is kSkippedLayerWidth.
 void makeElastic(DecoderLayerOp layer, Value layerWidths) {
   OpBuilder b(layer);
   Location loc = layer.getLoc();
@@ -53,17 +57,88 @@ void makeElastic(DecoderLayerOp layer, Value layerWidths) {
   layer->moveBefore(yield);
 }
 
+/// Gives each attention its layer's slot of the [slots, ...] caches. The
+/// slot number is an SSA value defined before the layer, so layers differ
+/// only in the values they capture and outline into one function.
+void bindCaches(func::FuncOp entry, Value kCache, Value vCache,
+                Value startPos) {
+  int64_t slot = 0;
+  entry.walk([&](AttentionOp attention) {
+    Operation *anchor = attention;
+    if (auto layer = attention->getParentOfType<DecoderLayerOp>())
+      anchor = layer;
+    OpBuilder before(anchor);
+    Value slotValue =
+        arith::ConstantIndexOp::create(before, attention.getLoc(), slot++);
+    OpBuilder at(attention);
+    auto cacheSlice = [&](Value cache) -> Value {
+      auto type = cast<MemRefType>(cache.getType());
+      ArrayRef<int64_t> shape = type.getShape().drop_front();
+      OpFoldResult zero = at.getIndexAttr(0), one = at.getIndexAttr(1);
+      SmallVector<OpFoldResult> offsets = {slotValue, zero, zero, zero};
+      SmallVector<OpFoldResult> sizes = {one};
+      for (int64_t size : shape)
+        sizes.push_back(at.getIndexAttr(size));
+      SmallVector<OpFoldResult> strides(4, one);
+      auto sliceType = memref::SubViewOp::inferRankReducedResultType(
+          shape, type, offsets, sizes, strides);
+      return memref::SubViewOp::create(at, attention.getLoc(),
+                                       cast<MemRefType>(sliceType), cache,
+                                       offsets, sizes, strides);
+    };
+    attention.getKCacheMutable().assign(cacheSlice(kCache));
+    attention.getVCacheMutable().assign(cacheSlice(vCache));
+    attention.getStartPosMutable().assign(startPos);
+  });
+}
+
+/// The LM head (and the final norm before it) runs on the last `numLogits`
+/// rows only: generation needs one row, scoring every row.
+Value keepLastRows(OpBuilder &b, LmHeadOp head, Value numTokens,
+                   Value numLogits) {
+  Value rows = head.getInput();
+  auto norm = rows.getDefiningOp<RmsNormOp>();
+  if (norm && norm->hasOneUse())
+    rows = norm.getInput();
+  Location loc = head.getLoc();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfterValue(rows);
+  auto type = cast<RankedTensorType>(rows.getType());
+  Value first = arith::SubIOp::create(b, loc, numTokens, numLogits);
+  Value kept = tensor::ExtractSliceOp::create(
+      b, loc, rows, {OpFoldResult(first), b.getIndexAttr(0)},
+      {OpFoldResult(numLogits), b.getIndexAttr(type.getDimSize(1))},
+      {b.getIndexAttr(1), b.getIndexAttr(1)});
+  rows.replaceUsesWithIf(kept, [&](OpOperand &use) {
+    return use.getOwner() == head || use.getOwner() == norm;
+  });
+  return head.getResult();
+}
+
 struct BindRuntimeAbiPass
     : matc::impl::BindRuntimeAbiBase<BindRuntimeAbiPass> {
-  using Base::Base;
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
-    if (!forward || forward.getNumArguments() != 1 ||
-        forward.getNumResults() != 1) {
-      module.emitError() << "expected func.func @forward(tensor<?xi32>) -> "
-                            "tensor<?xVxf32> to bind to the runtime";
+    if (!forward || forward.getNumArguments() < 1 ||
+        forward.getNumResults() != 1 ||
+        !isa<RankedTensorType>(forward.getResultTypes()[0])) {
+      module.emitError() << "expected func.func @forward(tensor<?xi32>, "
+                            "weights...) -> tensor<?xVxf32> to bind to the "
+                            "runtime";
+      return signalPassFailure();
+    }
+    for (unsigned i = 1; i < forward.getNumArguments(); ++i)
+      if (!forward.getArgAttr(i, kWeightAttrName)) {
+        forward.emitOpError()
+            << "argument " << i << " is not a weight (matformer.weight); "
+            << "run matformer-weights-to-arguments first";
+        return signalPassFailure();
+      }
+    if (!forward.getBody().front().getOps<GetWeightOp>().empty() ||
+        !module.getOps<WeightOp>().empty()) {
+      forward.emitOpError() << "still reads weights by symbol; run "
+                               "matformer-weights-to-arguments first";
       return signalPassFailure();
     }
     auto maxPositions = module->getAttrOfType<IntegerAttr>(kMaxPositionsAttrName);
@@ -72,21 +147,34 @@ struct BindRuntimeAbiPass
       return signalPassFailure();
     }
     int64_t positions = maxPositions.getInt();
+    bool elastic = forward->hasAttr(kElasticAttrName);
+    auto mix = forward->getAttrOfType<MixAttr>(kMixAttrName);
+    if (elastic && mix) {
+      forward.emitOpError() << "is elastic, so it must not be specialized, "
+                               "but it has mix "
+                            << mix;
+      return signalPassFailure();
+    }
 
     bool ok = true;
     forward.walk([&](NestedFfnOp ffn) {
       if (!elastic && !ffn.hasWidth()) {
-        ffn.emitOpError() << "has no width: apply a MIX "
-                             "(matformer-specialize-mix) first";
+        ffn.emitOpError() << "has no width: give the function a "
+                             "matformer.mix and run matformer-specialize-mix, "
+                             "or mark it matformer.elastic";
         ok = false;
       }
     });
     SmallVector<AttentionOp> attentions;
     forward.walk([&](AttentionOp op) { attentions.push_back(op); });
-    llvm::MapVector<StringAttr, RankedTensorType> weights;
-    forward.walk([&](GetWeightOp read) {
-      weights.insert({read.getNameAttr().getAttr(), read.getType()});
-    });
+    SmallVector<DecoderLayerOp> layers;
+    forward.walk([&](DecoderLayerOp layer) { layers.push_back(layer); });
+    auto returnOp = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+    auto head = returnOp.getOperand(0).getDefiningOp<LmHeadOp>();
+    if (!head) {
+      forward.emitOpError() << "must return the result of matformer.lm_head";
+      ok = false;
+    }
     if (!ok)
       return signalPassFailure();
 
@@ -95,112 +183,89 @@ struct BindRuntimeAbiPass
       kvHeads = attentions.front().getNumKvHeads();
       headDim = attentions.front().getHeadDim();
     }
-    auto logitsType = cast<RankedTensorType>(forward.getResultTypes()[0]);
-    int64_t vocab = logitsType.getDimSize(1);
-    MLIRContext *context = &getContext();
-    Type f32 = Float32Type::get(context), index = IndexType::get(context);
-    // K: a row per position; V: positions innermost (see matformer.attention).
-    int64_t cacheLayers = static_cast<int64_t>(attentions.size());
-    auto cacheType =
-        MemRefType::get({cacheLayers, positions, kvHeads, headDim}, f32);
-    auto vCacheType =
-        MemRefType::get({cacheLayers, kvHeads, headDim, positions}, f32);
-    SmallVector<DecoderLayerOp> layers;
-    forward.walk([&](DecoderLayerOp layer) { layers.push_back(layer); });
+    int64_t vocab = cast<RankedTensorType>(forward.getResultTypes()[0]).getDimSize(1);
+    // One layer_widths entry per layer of the universal model.
     int64_t universalLayers =
-        layers.empty() ? 0 : static_cast<int64_t>(layers.back().getIndex()) + 1;
-    if (elastic)
-      if (auto mix = module->getAttrOfType<MixAttr>(kMixAttrName)) {
-        module.emitError() << "an elastic module must not be specialized, "
-                              "but it has mix "
-                           << mix;
-        return signalPassFailure();
-      }
-    Type i64 = IntegerType::get(context, 64);
-    SmallVector<Type> argTypes = {
-        index, index, MemRefType::get({positions}, IntegerType::get(context, 32)),
-        MemRefType::get({positions, vocab}, f32), cacheType, vCacheType,
-        MemRefType::get({universalLayers}, i64)};
-    for (auto &[name, type] : weights)
-      argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
-
+        mix ? static_cast<int64_t>(mix.getLayers().size())
+        : layers.empty() ? 0
+                         : static_cast<int64_t>(layers.back().getIndex()) + 1;
+    MLIRContext *context = &getContext();
     OpBuilder b(context);
+    Type f32 = b.getF32Type(), index = b.getIndexType();
+    int64_t cacheSlots = static_cast<int64_t>(attentions.size());
+    // K: a row per position; V: positions innermost (see matformer.attention).
+    llvm::StringMap<Type> buffers = {
+        {"tokens", MemRefType::get({positions}, b.getI32Type())},
+        {"logits", MemRefType::get({positions, vocab}, f32)},
+        {"k_cache", MemRefType::get({cacheSlots, positions, kvHeads, headDim}, f32)},
+        {"v_cache", MemRefType::get({cacheSlots, kvHeads, headDim, positions}, f32)},
+        {"layer_widths", MemRefType::get({universalLayers}, b.getI64Type())}};
+
+    SmallVector<Type> argTypes;
+    SmallVector<DictionaryAttr> argAttrs;
+    auto tag = [&](StringRef key, Attribute value) {
+      return DictionaryAttr::get(context, {b.getNamedAttr(key, value)});
+    };
+    for (const abi::Arg &arg : abi::kForwardArgs) {
+      if (arg.kind == abi::ArgKind::WeightTable) {
+        for (unsigned i = 1; i < forward.getNumArguments(); ++i) {
+          auto type = cast<RankedTensorType>(forward.getArgumentTypes()[i]);
+          argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
+          argAttrs.push_back(tag(kWeightAttrName, forward.getArgAttr(i, kWeightAttrName)));
+        }
+        continue;
+      }
+      argTypes.push_back(arg.kind == abi::ArgKind::Index ? index
+                                                         : buffers.lookup(arg.name));
+      argAttrs.push_back(tag(kAbiArgAttrName, b.getStringAttr(arg.name)));
+    }
+
     b.setInsertionPoint(forward);
     Location loc = forward.getLoc();
     auto entry = func::FuncOp::create(b, loc, "matc_forward_impl",
                                       b.getFunctionType(argTypes, {}));
+    entry.setAllArgAttrs(argAttrs);
+    if (mix)
+      entry->setAttr(kMixAttrName, mix);
+    if (elastic)
+      entry->setAttr(kElasticAttrName, b.getUnitAttr());
     Block *body = entry.addEntryBlock();
     b.setInsertionPointToStart(body);
-    Value numTokens = body->getArgument(0), startPos = body->getArgument(1);
-    Value tokensBuffer = body->getArgument(2), logitsBuffer = body->getArgument(3);
-    Value kCache = body->getArgument(4), vCache = body->getArgument(5);
-    Value layerWidths = body->getArgument(6);
+    auto argument = [&](const char *name) {
+      return body->getArgument(abi::forwardArgIndex(name));
+    };
+    Value numTokens = argument("num_tokens"), numLogits = argument("num_logits");
 
     IRMapping mapping;
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    Value tokens = viewAsTensor(
-        b, loc,
-        memref::SubViewOp::create(b, loc, tokensBuffer, {zero}, {numTokens},
-                                  {one}));
-    mapping.map(forward.getArgument(0), tokens);
-    llvm::DenseMap<StringAttr, Value> weightTensors;
-    for (auto [i, entryWeight] : llvm::enumerate(weights))
-      weightTensors[entryWeight.first] =
-          viewAsTensor(b, loc, body->getArgument(kFixedArguments + i));
+    mapping.map(forward.getArgument(0),
+                viewAsTensor(b, loc,
+                             memref::SubViewOp::create(b, loc, argument("tokens"),
+                                                       {zero}, {numTokens}, {one})));
+    unsigned firstWeight = abi::forwardArgIndex("weights");
+    for (unsigned i = 1; i < forward.getNumArguments(); ++i)
+      mapping.map(forward.getArgument(i),
+                  viewAsTensor(b, loc, body->getArgument(firstWeight + i - 1)));
 
     for (Operation &op : forward.getBody().front().without_terminator())
       b.clone(op, mapping);
-    auto ret = cast<func::ReturnOp>(forward.getBody().front().getTerminator());
-    Value logits = mapping.lookup(ret.getOperand(0));
+    auto clonedHead = cast<LmHeadOp>(mapping.lookup(head.getResult()).getDefiningOp());
+    Value logits = keepLastRows(b, clonedHead, numTokens, numLogits);
     Value logitsView = memref::SubViewOp::create(
-        b, loc, logitsBuffer, {zero, zero}, {numTokens, b.getIndexAttr(vocab)},
-        {one, one});
+        b, loc, argument("logits"), {zero, zero},
+        {numLogits, b.getIndexAttr(vocab)}, {one, one});
     bufferization::MaterializeInDestinationOp::create(
         b, loc, TypeRange(), logits, logitsView, /*restrict=*/true,
         /*writable=*/true);
     func::ReturnOp::create(b, loc);
 
-    entry.walk([&](GetWeightOp read) {
-      read.replaceAllUsesWith(weightTensors.lookup(read.getNameAttr().getAttr()));
-      read.erase();
-    });
-    int64_t layer = 0;
-    entry.walk([&](AttentionOp attention) {
-      OpBuilder at(attention);
-      // This layer's [*, *, *] slice of a [layers, *, *, *] cache.
-      auto cacheSlice = [&](Value cache) -> Value {
-        auto type = cast<MemRefType>(cache.getType());
-        ArrayRef<int64_t> shape = type.getShape().drop_front();
-        SmallVector<OpFoldResult> offsets = {at.getIndexAttr(layer), zero, zero, zero};
-        SmallVector<OpFoldResult> sizes = {one};
-        for (int64_t size : shape)
-          sizes.push_back(at.getIndexAttr(size));
-        SmallVector<OpFoldResult> strides(4, one);
-        auto sliceType = memref::SubViewOp::inferRankReducedResultType(
-            shape, type, offsets, sizes, strides);
-        return memref::SubViewOp::create(at, attention.getLoc(),
-                                         cast<MemRefType>(sliceType), cache,
-                                         offsets, sizes, strides);
-      };
-      Value kSlice = cacheSlice(kCache), vSlice = cacheSlice(vCache);
-      attention.getKCacheMutable().assign(kSlice);
-      attention.getVCacheMutable().assign(vSlice);
-      attention.getStartPosMutable().assign(startPos);
-      ++layer;
-    });
-
-    if (elastic)
+    bindCaches(entry, argument("k_cache"), argument("v_cache"),
+               argument("start_pos"));
+    if (elastic) {
+      Value layerWidths = argument("layer_widths");
       entry.walk([&](DecoderLayerOp layer) { makeElastic(layer, layerWidths); });
-
-    SmallVector<Attribute> names;
-    for (auto &[name, type] : weights)
-      names.push_back(name);
-    module->setAttr("matformer.abi.weights", b.getArrayAttr(names));
-    if (elastic)
-      module->setAttr("matformer.abi.elastic", b.getUnitAttr());
+    }
     forward.erase();
-    for (WeightOp weight : llvm::make_early_inc_range(module.getOps<WeightOp>()))
-      weight.erase();
   }
 };
 

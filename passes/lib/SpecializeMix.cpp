@@ -1,9 +1,8 @@
 //===- SpecializeMix.cpp - fix each layer's width from a MIX ---------------===//
 #include "matc/Dialect/MatFormer.h"
 #include "matc/Passes/Passes.h"
-#include "matc/spec/Diagnostics.h"
-#include "matc/spec/Mix.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -37,79 +36,81 @@ void removeFfn(NestedFfnOp ffn) {
   }
 }
 
+/// Checks `mix` against the function's layers before anything changes: the
+/// MIX text was parsed (and warned about) by the driver, but IR can come
+/// from anywhere.
+LogicalResult checkMix(func::FuncOp function, MixAttr mix,
+                       MutableArrayRef<DecoderLayerOp> layers) {
+  ArrayRef<int64_t> choice = mix.getLayers();
+  if (choice.size() != layers.size())
+    return function.emitOpError()
+           << "has " << layers.size() << " decoder layers but its "
+           << kMixAttrName << " " << mix << " lists " << choice.size();
+  for (auto [i, layer] : llvm::enumerate(layers)) {
+    if (layer.getIndex() != i)
+      return layer.emitOpError() << "has index " << layer.getIndex()
+                                 << ", expected " << i
+                                 << ": a mix needs every layer of the "
+                                    "universal model, numbered in order";
+    NestedFfnOp ffn = findFfn(layer);
+    int64_t maxWidth = ffn ? ffn.getMaxWidth() : 0;
+    if (choice[i] != MixAttr::kSkip && choice[i] > maxWidth)
+      return layer.emitOpError()
+             << "gets width " << choice[i] << " from " << kMixAttrName
+             << ", expected at most " << maxWidth << " (its d_ff)";
+  }
+  return success();
+}
+
+/// Applies the function's mix: static widths, width-0 FFNs and skipped
+/// layers removed.
+void specialize(func::FuncOp function, MixAttr mix,
+                MutableArrayRef<DecoderLayerOp> layers) {
+  for (auto [layer, width] : llvm::zip(layers, mix.getLayers())) {
+    if (width == MixAttr::kSkip) {
+      layer.replaceAllUsesWith(layer.getInput());
+      layer.erase();
+      continue;
+    }
+    NestedFfnOp ffn = findFfn(layer);
+    if (!ffn)
+      continue;
+    ffn.getDynamicWidthMutable().clear();
+    ffn.setStaticWidth(static_cast<uint64_t>(width));
+    if (width == 0)
+      removeFfn(ffn);
+  }
+}
+
 struct SpecializeMixPass
     : matc::impl::SpecializeMixBase<SpecializeMixPass> {
-  using Base::Base;
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (auto applied = module->getAttrOfType<MixAttr>(kMixAttrName)) {
-      module.emitError() << "module is already specialized for mix "
-                         << applied << "; specialize the universal model";
-      return signalPassFailure();
-    }
-
-    SmallVector<DecoderLayerOp> layers;
-    module.walk([&](DecoderLayerOp layer) { layers.push_back(layer); });
-    for (auto [i, layer] : llvm::enumerate(layers))
-      if (layer.getIndex() != i) {
-        layer.emitOpError() << "has index " << layer.getIndex()
-                            << ", expected " << i
-                            << ": a MIX needs every layer of the universal "
-                               "model, numbered in order";
+    bool changed = false;
+    for (func::FuncOp function : module.getOps<func::FuncOp>()) {
+      auto mix = function->getAttrOfType<MixAttr>(kMixAttrName);
+      if (!mix)
+        continue; // universal (or elastic): widths stay open
+      SmallVector<DecoderLayerOp> layers;
+      function.walk([&](DecoderLayerOp layer) { layers.push_back(layer); });
+      bool open = false, chosen = false;
+      function.walk([&](NestedFfnOp ffn) {
+        (ffn.hasWidth() ? chosen : open) = true;
+      });
+      if (chosen && !open)
+        continue; // already specialized; verify-nesting checks it agrees
+      if (chosen) {
+        function.emitOpError() << "mixes FFNs with and without widths; "
+                                  "specialize the universal model";
         return signalPassFailure();
       }
-
-    std::vector<int64_t> granularities, layerMaxWidth;
-    for (DecoderLayerOp layer : layers) {
-      NestedFfnOp ffn = findFfn(layer);
-      layerMaxWidth.push_back(ffn ? ffn.getMaxWidth() : 0);
-      if (ffn && granularities.empty())
-        if (GranularitiesAttr attr = ffn.getGranularitiesAttr())
-          granularities.assign(attr.getWidths().begin(),
-                               attr.getWidths().end());
+      if (failed(checkMix(function, mix, layers)))
+        return signalPassFailure();
+      specialize(function, mix, layers);
+      changed = true;
     }
-
-    std::string mixText = mix;
-    if (mixText.empty())
-      if (auto defaultMix =
-              module->getAttrOfType<StringAttr>(kDefaultMixAttrName))
-        mixText = defaultMix.str();
-    if (mixText.empty())
-      mixText = "XL";
-
-    matc::spec::Diagnostics diags;
-    std::optional<matc::spec::Mix> choice =
-        matc::spec::parseMix(mixText, static_cast<int64_t>(layers.size()),
-                             granularities, layerMaxWidth, diags);
-    for (const matc::spec::Diagnostic &diag : diags.all()) {
-      if (diag.severity == matc::spec::Diagnostic::Severity::Error)
-        module.emitError() << diag.message;
-      else
-        module.emitWarning() << diag.message;
-    }
-    if (!choice)
-      return signalPassFailure();
-
-    SmallVector<int64_t> applied;
-    for (auto [layer, layerChoice] : llvm::zip(layers, *choice)) {
-      if (layerChoice.skip) {
-        applied.push_back(MixAttr::kSkip);
-        layer.replaceAllUsesWith(layer.getInput());
-        layer.erase();
-        continue;
-      }
-      applied.push_back(layerChoice.width);
-      NestedFfnOp ffn = findFfn(layer);
-      if (!ffn)
-        continue;
-      ffn.getDynamicWidthMutable().clear();
-      ffn.setStaticWidth(static_cast<uint64_t>(layerChoice.width));
-      if (layerChoice.width == 0)
-        removeFfn(ffn);
-    }
-    module->setAttr(kMixAttrName, MixAttr::get(&getContext(), applied));
-
+    if (!changed)
+      return;
     RewritePatternSet patterns(&getContext());
     for (RegisteredOperationName op :
          getContext().getRegisteredOperations())

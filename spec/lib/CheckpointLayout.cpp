@@ -1,3 +1,4 @@
+#include "matc/spec/CheckpointNames.h"
 #include "matc/spec/Safetensors.h"
 
 #include <unordered_map>
@@ -9,29 +10,27 @@ std::vector<ExpectedTensor> expectedTensors(const ModelSpec &spec) {
   int64_t queryWidth = spec.numHeads * spec.headDim;
   int64_t keyValueWidth = spec.numKvHeads * spec.headDim;
   std::vector<ExpectedTensor> tensors;
-  tensors.push_back({"model.embed_tokens.weight", {spec.vocabSize, hidden}});
+  tensors.push_back({tensorName(Tensor::Embedding), {spec.vocabSize, hidden}});
   for (int64_t layer = 0; layer < spec.numLayers; ++layer) {
-    std::string prefix = "model.layers." + std::to_string(layer) + ".";
-    tensors.push_back({prefix + "input_layernorm.weight", {hidden}});
-    tensors.push_back(
-        {prefix + "self_attn.q_proj.weight", {queryWidth, hidden}});
-    tensors.push_back(
-        {prefix + "self_attn.k_proj.weight", {keyValueWidth, hidden}});
-    tensors.push_back(
-        {prefix + "self_attn.v_proj.weight", {keyValueWidth, hidden}});
-    tensors.push_back(
-        {prefix + "self_attn.o_proj.weight", {hidden, queryWidth}});
-    tensors.push_back({prefix + "post_attention_layernorm.weight", {hidden}});
+    auto add = [&](Tensor tensor, std::vector<int64_t> shape) {
+      tensors.push_back({tensorName(tensor, layer), std::move(shape)});
+    };
+    add(Tensor::InputNorm, {hidden});
+    add(Tensor::QProj, {queryWidth, hidden});
+    add(Tensor::KProj, {keyValueWidth, hidden});
+    add(Tensor::VProj, {keyValueWidth, hidden});
+    add(Tensor::OProj, {hidden, queryWidth});
+    add(Tensor::PostAttentionNorm, {hidden});
     int64_t width = spec.intermediateSize[layer];
     if (width == 0)
       continue;
-    tensors.push_back({prefix + "mlp.gate_proj.weight", {width, hidden}});
-    tensors.push_back({prefix + "mlp.up_proj.weight", {width, hidden}});
-    tensors.push_back({prefix + "mlp.down_proj.weight", {hidden, width}});
+    add(Tensor::GateProj, {width, hidden});
+    add(Tensor::UpProj, {width, hidden});
+    add(Tensor::DownProj, {hidden, width});
   }
-  tensors.push_back({"model.norm.weight", {hidden}});
+  tensors.push_back({tensorName(Tensor::FinalNorm), {hidden}});
   if (!spec.tieWordEmbeddings)
-    tensors.push_back({"lm_head.weight", {spec.vocabSize, hidden}});
+    tensors.push_back({tensorName(Tensor::LmHead), {spec.vocabSize, hidden}});
   return tensors;
 }
 

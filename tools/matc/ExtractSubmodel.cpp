@@ -1,5 +1,6 @@
 //===- ExtractSubmodel.cpp - `matc extract`: slice a submodel out ----------===//
 #include "ExtractSubmodel.h"
+#include "matc/spec/CheckpointNames.h"
 
 #include "matc/spec/FileIO.h"
 #include "matc/spec/Mix.h"
@@ -74,30 +75,33 @@ bool matc::extractSubmodel(const spec::ModelSpec &spec,
                        slices.back().size()});
   };
 
-  keep("model.embed_tokens.weight", "model.embed_tokens.weight");
+  using spec::Tensor;
+  using spec::tensorName;
+  auto keepAs = [&](Tensor tensor, int64_t from, int64_t to) {
+    keep(tensorName(tensor, from), tensorName(tensor, to));
+  };
+  keep(tensorName(Tensor::Embedding), tensorName(Tensor::Embedding));
   int64_t kept = 0;
   for (int64_t layer = 0; layer < spec.numLayers; ++layer) {
     const spec::LayerChoice &choice = (*mix)[layer];
     if (choice.skip)
       continue;
-    std::string from = "model.layers." + std::to_string(layer) + ".";
-    std::string to = "model.layers." + std::to_string(kept++) + ".";
-    for (const char *name :
-         {"input_layernorm.weight", "self_attn.q_proj.weight",
-          "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-          "self_attn.o_proj.weight", "post_attention_layernorm.weight"})
-      keep(from + name, to + name);
+    int64_t to = kept++;
+    for (Tensor tensor : {Tensor::InputNorm, Tensor::QProj, Tensor::KProj,
+                          Tensor::VProj, Tensor::OProj,
+                          Tensor::PostAttentionNorm})
+      keepAs(tensor, layer, to);
     int64_t width = choice.width, hidden = spec.hiddenSize;
     submodel.intermediateSize.push_back(width);
     if (width == 0)
       continue;
-    keepSliced(from + "mlp.gate_proj.weight", to + "mlp.gate_proj.weight", width, hidden);
-    keepSliced(from + "mlp.up_proj.weight", to + "mlp.up_proj.weight", width, hidden);
-    keepSliced(from + "mlp.down_proj.weight", to + "mlp.down_proj.weight", hidden, width);
+    keepSliced(tensorName(Tensor::GateProj, layer), tensorName(Tensor::GateProj, to), width, hidden);
+    keepSliced(tensorName(Tensor::UpProj, layer), tensorName(Tensor::UpProj, to), width, hidden);
+    keepSliced(tensorName(Tensor::DownProj, layer), tensorName(Tensor::DownProj, to), hidden, width);
   }
-  keep("model.norm.weight", "model.norm.weight");
+  keep(tensorName(Tensor::FinalNorm), tensorName(Tensor::FinalNorm));
   if (!spec.tieWordEmbeddings)
-    keep("lm_head.weight", "lm_head.weight");
+    keep(tensorName(Tensor::LmHead), tensorName(Tensor::LmHead));
   // Slices were appended to a growing vector: bind their pointers last.
   size_t sliceIndex = 0;
   for (spec::TensorData &tensor : tensors)

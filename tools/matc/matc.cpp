@@ -52,10 +52,24 @@ cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
 cl::opt<std::string> cudaArch("cuda-arch", cl::desc("GPU architecture"),
                               cl::init("sm_90"), cl::sub(compileCommand));
 cl::opt<std::string> emitName("emit",
-                              cl::desc("exe, lib, obj, mlir, llvm or ptx"),
+                              cl::desc("exe, lib, obj, mlir, linalg, llvm or ptx"),
                               cl::init("exe"), cl::sub(compileCommand));
 cl::opt<bool> train("train", cl::desc("Add the train subcommand"),
                     cl::sub(compileCommand));
+cl::opt<std::string> cpuName("cpu",
+                             cl::desc("CPU to generate code for (LLVM names: "
+                                      "znver3, x86-64-v3, x86-64-v4, ...); "
+                                      "default: this machine"),
+                             cl::value_desc("name"), cl::sub(compileCommand));
+cl::opt<bool> timing("timing",
+                     cl::desc("Print the time of each compilation stage"),
+                     cl::sub(compileCommand));
+cl::opt<bool> mlirTiming("mlir-timing",
+                         cl::desc("Print the time of each stage and pass"),
+                         cl::sub(compileCommand));
+cl::opt<bool> printIrAfterAll("mlir-print-ir-after-all",
+                              cl::desc("Print the IR after every pass"),
+                              cl::sub(compileCommand));
 cl::opt<unsigned> optLevel("O", cl::Prefix, cl::desc("Optimization level 0-3"),
                            cl::init(2), cl::sub(compileCommand));
 
@@ -121,7 +135,7 @@ int runCompile() {
   options.cudaArch = cudaArch;
   std::optional<matc::EmitKind> emit = matc::parseEmitKind(emitName);
   if (!emit)
-    return usageError("--emit must be exe, lib, obj, mlir, llvm or ptx, got '" +
+    return usageError("--emit must be exe, lib, obj, mlir, linalg, llvm or ptx, got '" +
                       emitName + "'");
   options.emit = *emit;
   std::optional<matc::spec::DType> dtype = parseDType(dtypeName);
@@ -132,6 +146,10 @@ int runCompile() {
   if (optLevel > 3)
     return usageError("-O must be 0, 1, 2 or 3");
   options.optLevel = optLevel;
+  options.cpu = cpuName;
+  options.timing = timing;
+  options.mlirTiming = mlirTiming;
+  options.printIrAfterAll = printIrAfterAll;
 
   matc::Compiler compiler(errs());
   return compiler.compile(options) ? kOk : kUserError;

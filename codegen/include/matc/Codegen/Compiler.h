@@ -21,7 +21,7 @@
 
 namespace matc {
 
-enum class EmitKind { Exe, Lib, Obj, Mlir, Llvm, Ptx };
+enum class EmitKind { Exe, Lib, Obj, Mlir, Linalg, Llvm, Ptx };
 enum class Target { Cpu, Cuda };
 
 struct CompileOptions {
@@ -37,6 +37,14 @@ struct CompileOptions {
   bool bf16Weights = false;
   bool train = false;
   unsigned optLevel = 2;
+  /// CPU to generate code for, by LLVM's name (znver3, x86-64-v4, ...);
+  /// empty: the machine the compiler runs on.
+  std::string cpu;
+  /// Print the time of each stage (import, the pass pipelines, LLVM code
+  /// generation, linking); `mlirTiming` adds every pass.
+  bool timing = false, mlirTiming = false;
+  /// Print the IR after every pass to the diagnostics stream.
+  bool printIrAfterAll = false;
 };
 
 /// Parses `text` ("exe", "mlir", ...); nullopt when it names nothing.
@@ -45,7 +53,8 @@ std::optional<Target> parseTarget(llvm::StringRef text);
 
 /// Every dialect matc's IR and pipelines use.
 void registerMatcDialects(mlir::DialectRegistry &registry);
-/// matc's own passes, for matc-opt and for textual pipelines.
+/// matc's own passes and named stage pipelines, for matc-opt and for
+/// textual pipelines.
 void registerMatcPasses();
 
 class Compiler {
@@ -59,8 +68,9 @@ public:
   mlir::OwningOpRef<mlir::ModuleOp> importModel(const spec::ModelSpec &spec,
                                                 const CompileOptions &options);
 
-  /// Imports `spec` and runs the matformer-level pipeline (specialize,
-  /// verify nesting). Null on failure, after reporting why.
+  /// Imports `spec` with `@forward` marked for `options` (its parsed mix, or
+  /// elastic) and runs the front stage (specialize, verify nesting). Null
+  /// on failure, after reporting why.
   mlir::OwningOpRef<mlir::ModuleOp>
   buildSpecializedModel(const spec::ModelSpec &spec,
                         const CompileOptions &options);

@@ -1,32 +1,37 @@
-//===- Pipeline.h - matc's pass pipelines -----------------------*- C++ -*-===//
+//===- Pipeline.h - matc's compilation stages -------------------*- C++ -*-===//
+//
+// The compiler is four stages, each a pass pipeline of its own, registered
+// under its name so `matc-opt` (and lit tests) can run any one of them on
+// .mlir input:
+//
+//   matc-front    matformer IR from the importer -> one width per layer:
+//                 specialize every function that carries a matformer.mix,
+//                 verify nesting, canonicalize.
+//   matc-bind-abi weights become arguments; @forward becomes the runtime's
+//                 entry point (matc/abi/ModelAbi.h); each distinct decoder
+//                 layer becomes one function, called per layer.
+//   matc-to-linalg  the target-independent middle: matformer -> linalg,
+//                 tensor, arith and math on tensors. Every back end and
+//                 training start here.
+//   a back end    CPU: matc-cpu-backend (codegen/CPU/CpuPipeline.h).
+//
+// A new target adds its back end after matc-to-linalg; a new op adds its
+// lowering to convert-matformer-to-linalg (passes/).
+//
+//===----------------------------------------------------------------------===//
 #ifndef MATC_CODEGEN_PIPELINE_H
 #define MATC_CODEGEN_PIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
 
-#include <string>
-
 namespace matc {
 
-struct MatFormerPipelineOptions {
-  /// MIX text; empty means the module's default mix.
-  std::string mix;
-  /// Keep widths dynamic instead of specializing.
-  bool elastic = false;
-};
+void buildFrontPipeline(mlir::OpPassManager &pm);
+void buildBindAbiPipeline(mlir::OpPassManager &pm);
+void buildLinalgPipeline(mlir::OpPassManager &pm);
 
-/// matformer -> specialized matformer: apply the MIX, check nesting,
-/// canonicalize. The first stage of every compile.
-void buildMatFormerPipeline(mlir::OpPassManager &pm,
-                            const MatFormerPipelineOptions &options);
-
-/// Specialized (or, with `elastic`, universal) matformer -> the runtime's
-/// entry point, still in matformer ops (`matformer-bind-runtime-abi`).
-void buildBindRuntimePipeline(mlir::OpPassManager &pm, bool elastic);
-
-/// The runtime entry point -> LLVM dialect for the host CPU: lower to
-/// linalg on tensors, fuse elementwise ops, bufferize, loops, LLVM.
-mlir::LogicalResult buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+/// matc's passes and the named pipelines above (and the back ends').
+void registerMatcPassesAndPipelines();
 
 } // namespace matc
 

@@ -1,9 +1,10 @@
 //===- RuntimeAbi.h - what a compiled model exports to matrt ----*- C++ -*-===//
 //
-// A compiled model exports `matc_model_forward` (a C entry over plain
-// pointers) and `matc_model_manifest` (JSON: the spec, the mix, the weight
-// order, the KV-cache shape). runtime/include/matrt/ModelAbi.h is the
-// runtime's side of the same contract.
+// A compiled model exports the entry point and the manifest declared in
+// matc/abi/ModelAbi.h, the one description of the ABI that the compiler and
+// the runtime share. This file reads the entry's shape off the IR that
+// `matformer-bind-runtime-abi` produced, writes the manifest, and wraps the
+// lowered entry in the C function the runtime calls.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MATC_CODEGEN_RUNTIMEABI_H
@@ -18,32 +19,39 @@
 
 namespace matc {
 
-struct AbiWeight {
+/// One argument of the entry before lowering: an index scalar, a runtime
+/// buffer (named as in abi::kForwardArgs) or a weight (named by its
+/// checkpoint tensor).
+struct AbiArgument {
+  enum class Kind { Index, Buffer, Weight } kind = Kind::Index;
   std::string name;
+  std::string dtype; // "i32", "f32", "i64", "bf16"; empty for an index
   std::vector<int64_t> shape;
 };
 
 /// The entry point's shape, read after `matformer-bind-runtime-abi`.
 struct ModelAbi {
-  std::vector<AbiWeight> weights; // in argument order
-  int64_t cacheLayers = 0, maxPositions = 0, kvHeads = 0, headDim = 0;
-  int64_t vocabSize = 0;
+  std::vector<AbiArgument> arguments; // the entry's, in order
+  int64_t vocabSize = 0, maxPositions = 0;
   bool bf16Weights = false;
   /// Widths are chosen per call (`--elastic`).
   bool elastic = false;
   /// Canonical MIX text of a specialized model (spec::formatMix), or
   /// "elastic".
   std::string mix;
+
+  const AbiArgument *buffer(llvm::StringRef name) const;
 };
 
 /// Reads the ABI of a module that went through `matformer-bind-runtime-abi`.
 mlir::FailureOr<ModelAbi> readModelAbi(mlir::ModuleOp module);
 
-/// The manifest JSON the runtime reads.
+/// The manifest JSON the runtime reads (matc/abi/ModelAbi.h, version 3).
 std::string buildManifest(const ModelAbi &abi, const spec::ModelSpec &spec);
 
-/// Adds `matc_model_forward` and `matc_model_manifest` to a module already in
-/// the LLVM dialect.
+/// Adds the entry point and the manifest symbol to a module already in the
+/// LLVM dialect: the entry unpacks its plain pointers into the memref
+/// descriptors the lowered `matc_forward_impl` takes.
 mlir::LogicalResult addRuntimeEntry(mlir::ModuleOp module, const ModelAbi &abi,
                                     const std::string &manifest);
 

@@ -22,12 +22,21 @@
 #include "matc/Dialect/MatFormerOps.h.inc"
 
 namespace matc::matformer {
-/// Module attribute recording the Mix'n'Match choice a module was specialized for.
+/// Function attribute: the Mix'n'Match choice (a MixAttr) the function
+/// computes, or is to be specialized for by `matformer-specialize-mix`.
 constexpr llvm::StringLiteral kMixAttrName = "matformer.mix";
-/// Module attribute holding the spec's default MIX text (`matformer.mix` in the spec).
-constexpr llvm::StringLiteral kDefaultMixAttrName = "matformer.default_mix";
+/// Function attribute (unit): widths are run-time values (`--elastic`).
+constexpr llvm::StringLiteral kElasticAttrName = "matformer.elastic";
 /// Module attribute: the longest sequence (max_position_embeddings).
 constexpr llvm::StringLiteral kMaxPositionsAttrName = "matformer.max_positions";
+/// Function argument attribute: the checkpoint tensor an argument binds.
+constexpr llvm::StringLiteral kWeightAttrName = "matformer.weight";
+/// Function argument attribute: the runtime buffer or scalar an entry-point
+/// argument is (a name from matc/abi/ModelAbi.h).
+constexpr llvm::StringLiteral kAbiArgAttrName = "matformer.abi_arg";
+
+/// The checkpoint tensor name of a function argument, or null.
+mlir::StringAttr getWeightName(mlir::Value value);
 } // namespace matc::matformer
 
 #endif

@@ -14,9 +14,18 @@ def MatFormer_Dialect : Dialect {
     the width it runs at, either a static attribute (a specialized submodel)
     or an SSA `index` value (an elastic binary that picks the width at run
     time). Weights are module-level `weight` symbols named by their checkpoint
-    tensor names; slicing a nested FFN is a view of the universal weights.
+    tensor names until `matformer-weights-to-arguments` makes them function
+    arguments (tagged `matformer.weight = "name"`); slicing a nested FFN is a
+    view of the universal weights. A function that computes one submodel
+    carries its choice as `matformer.mix = #matformer.mix<[...]>`, so one
+    module can hold several submodels.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // matformer.* attributes on modules, functions and function arguments
+  // (the mix a function computes, max positions, weight names) are checked
+  // by the dialect, wherever they appear.
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     void registerAttributes();
   }];

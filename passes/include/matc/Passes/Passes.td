@@ -4,30 +4,33 @@
 include "mlir/Pass/PassBase.td"
 
 def SpecializeMix : Pass<"matformer-specialize-mix", "mlir::ModuleOp"> {
-  let summary = "Fix every layer's FFN width from a Mix'n'Match choice";
+  let summary = "Fix every layer's FFN width from the function's mix";
   let description = [{
-    Applies a MIX (DESIGN.md section 3): every `nested_ffn` gets a static
-    width; width `0` removes the FFN and its residual add; `skip` removes the
-    whole `decoder_layer`. Records the choice as the module attribute
-    `matformer.mix` and canonicalizes, so dead norms and weights reads go.
-    Without `mix`, the module's `matformer.default_mix` applies, then `XL`.
+    Every function carrying `matformer.mix = #matformer.mix<[...]>` (one
+    entry per layer of the universal model: a width, 0, or `skip`) whose
+    `nested_ffn` ops have no width yet is specialized: each FFN gets its
+    static width, width 0 removes the FFN and its residual add, `skip`
+    removes the whole `decoder_layer`; then the module is canonicalized, so
+    dead norms and weight reads go. Functions without the attribute stay
+    universal, and already specialized ones are left alone, so one module
+    may hold several submodels (say `@forward_S` and `@forward_XL`).
+
+    The pass reads attributes only: MIX text (`S,M,L`, `@mix.json`, ...) is
+    parsed once, by the driver (spec/Mix.h), which also warns about widths
+    that are not trained granularities.
   }];
-  let options = [
-    Option<"mix", "mix", "std::string", /*default=*/"",
-           "MIX: one token for all layers (XL, S, g2, 768), a comma list, "
-           "@file.json or inline MatFormer Lab JSON">,
-  ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def VerifyNesting : Pass<"matformer-verify-nesting", "mlir::ModuleOp"> {
   let summary = "Check the nesting invariants across a whole model";
   let description = [{
-    Checks what no single op can see: decoder layers are numbered in
-    increasing order without repeats; every `nested_ffn` sits in a layer and
-    reads that layer's `mlp.{gate,up,down}_proj` weights; all layers share
-    one set of granularities; and, in a specialized module, each layer's
-    width equals its entry in `matformer.mix`. With `require-trained-widths`
+    Checks, per function, what no single op can see: decoder layers are
+    numbered in increasing order without repeats; every `nested_ffn` sits in
+    a layer and reads that layer's `mlp.{gate,up,down}_proj` weights (as
+    `get_weight` or as an argument tagged `matformer.weight`); all layers
+    share one set of granularities; and, in a specialized function, each
+    layer's width equals its entry in the function's `matformer.mix`. With `require-trained-widths`
     a width that is not a trained granularity is an error (by default such
     widths are allowed: specialization already warned about them).
   }];
@@ -38,31 +41,63 @@ def VerifyNesting : Pass<"matformer-verify-nesting", "mlir::ModuleOp"> {
   ];
 }
 
+def WeightsToArguments
+    : Pass<"matformer-weights-to-arguments", "mlir::ModuleOp"> {
+  let summary = "Turn checkpoint tensors read by a function into its arguments";
+  let description = [{
+    Every function that reads `matformer.get_weight @name` gets one tensor
+    argument per distinct weight, in first-read order, tagged
+    `{matformer.weight = "name"}`; the reads become uses of the argument and
+    the module's `matformer.weight` declarations go away. Functions become
+    self-contained, so an entry point (or a training step) passes the weights
+    it holds, and later passes find weights by name, not by position.
+  }];
+}
+
 def BindRuntimeAbi : Pass<"matformer-bind-runtime-abi", "mlir::ModuleOp"> {
   let summary = "Turn `@forward` into the entry point the runtime calls";
   let description = [{
-    Replaces `func.func @forward(tensor<?xi32>) -> tensor<?xVxf32>` with
-    `func.func @matc_forward_impl(%num_tokens: index, %start_pos: index,
-    %tokens: memref<P x i32>, %logits: memref<P x V x f32>,
-    %k_cache, %v_cache: memref<L x P x KV x D x f32>, %weights...)`, with
-    P = max positions and L = layers kept. Every memref has a static shape,
-    so the runtime passes plain pointers. Weights become arguments in the
-    order the model first reads them (recorded in `matformer.abi.weights`),
-    and each attention gets its layer's slice of the caches.
+    Replaces `func.func @forward(%tokens: tensor<?xi32>, %weights...) ->
+    tensor<?xVxf32>` (weights tagged `matformer.weight`, see
+    `matformer-weights-to-arguments`) with `func.func @matc_forward_impl`
+    taking the arguments of matc/abi/ModelAbi.h in its order, each tagged
+    `matformer.abi_arg = "name"`: `num_tokens`, `start_pos`, `num_logits`
+    (index), `tokens: memref<P x i32>`, `logits: memref<P x V x f32>`,
+    `k_cache: memref<S x P x KV x D x f32>`, `v_cache: memref<S x KV x D x P
+    x f32>`, `layer_widths: memref<N x i64>`, then the weights as memrefs
+    (still tagged with their names). P = max positions, S = layers that keep
+    a cache slot, N = layers of the universal model. Every memref has a
+    static shape, so the runtime passes plain pointers.
 
-    The entry also takes `%layer_widths: memref<N x i64>`, one entry per
-    layer of the universal model. A specialized module ignores it. With
-    `elastic`, it is the Mix'n'Match choice of each call: every `nested_ffn`
-    runs at `runtime_width` loaded from it, and a layer whose entry is -1 is
-    skipped (an `scf.if` around the layer), so one binary runs every MIX.
+    Each attention gets its layer's slot of the caches, through a slot
+    number defined before the layer (so identical layers stay identical).
+    The final norm and the LM head run on the last `num_logits` rows only.
+
+    A function marked `matformer.elastic` keeps its widths open: every
+    `nested_ffn` runs at `runtime_width` loaded from `layer_widths`, and a
+    layer whose entry is -1 is skipped (an `scf.if` around it), so one
+    binary runs every MIX. Otherwise every FFN must have a width.
   }];
-  let options = [
-    Option<"elastic", "elastic", "bool", /*default=*/"false",
-           "Widths come from the layer_widths argument at run time">,
-  ];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def OutlineLayers : Pass<"matformer-outline-layers", "mlir::ModuleOp"> {
+  let summary = "Generate each distinct decoder layer once and call it per layer";
+  let description = [{
+    Every `decoder_layer` becomes a `func.call` to a private function
+    holding its body; the function takes the layer's input and every value
+    the body uses from outside (its weights, the caches, its cache slot,
+    the start position, a run-time width). Layers whose bodies are the same
+    computation share one function, so the code of a uniform mix is
+    generated once: `@decoder_layer_ffn<width>` per distinct width,
+    `@decoder_layer_ffn_dynamic` for an elastic model. Run after
+    `matformer-bind-runtime-abi`, which makes the per-layer differences
+    (cache slot, weights) values rather than constants.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
 def ConvertMatFormerToLinalg
@@ -81,34 +116,6 @@ def ConvertMatFormerToLinalg
                            "::mlir::tensor::TensorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::bufferization::BufferizationDialect",
-                           "::mlir::memref::MemRefDialect"];
-}
-
-def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
-  let summary = "Rewrite memref.copy as linalg.copy";
-  let description = [{
-    Bufferization copies with `memref.copy`, whose LLVM lowering calls
-    `memrefCopy` from MLIR's runner-utils library for strided views (the KV
-    cache slices). As `linalg.copy` the copy becomes loops in the generated
-    code, and compiled models need no MLIR library at run time.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
-  let summary = "Lower [M, K] x [N, K]^T matmuls to register-blocked vector loops";
-  let description = [{
-    Every projection in a MatFormer multiplies activations [M, K] by a weight
-    stored [out, in] = [N, K]. This pass replaces such a linalg.generic (on
-    buffers, unit stride along K) with an `scf.parallel` over blocks of 4
-    output columns; inside, blocks of 4 rows run a 4 x 4 register kernel: 16
-    vector<16xf32> accumulators along K, so each loaded weight vector serves 4
-    tokens and each activation vector 4 outputs. Leftover rows use a 1 x 4
-    kernel (decode, M = 1), leftover columns a 1 x 1 kernel, and the last
-    K mod 16 products a scalar loop. bf16 weights widen to f32 in registers.
-  }];
-  let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::vector::VectorDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

@@ -1,5 +1,5 @@
-//===- ObjectEmitter.cpp - LLVM dialect -> LLVM IR / object file -----------===//
-#include "matc/Codegen/ObjectEmitter.h"
+//===- HostObject.cpp - LLVM dialect -> LLVM IR / object file --------------===//
+#include "CPU/HostObject.h"
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -16,23 +16,6 @@
 
 using namespace mlir;
 
-matc::HostTarget matc::detectHostTarget() {
-  HostTarget host;
-  host.triple = llvm::sys::getDefaultTargetTriple();
-  host.cpu = llvm::sys::getHostCPUName().str();
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  std::string list;
-  for (const auto &feature : features) {
-    if (!list.empty())
-      list += ",";
-    list += (feature.getValue() ? "+" : "-") + feature.getKey().str();
-  }
-  host.features = list;
-  host.hasAvx512 = features.lookup("avx512f");
-  host.hasAvx2 = features.lookup("avx2");
-  return host;
-}
-
 static llvm::OptimizationLevel toLlvmLevel(unsigned optLevel) {
   switch (optLevel) {
   case 0:
@@ -46,9 +29,13 @@ static llvm::OptimizationLevel toLlvmLevel(unsigned optLevel) {
   }
 }
 
-LogicalResult matc::emitHostCode(ModuleOp module, unsigned optLevel,
-                                 bool emitLlvm, std::string &bytes,
-                                 std::string &error) {
+LogicalResult matc::cpu::emitCpuCode(ModuleOp module, const CpuTarget &target,
+                                     unsigned optLevel, bool emitLlvm,
+                                     std::string &bytes, std::string &error,
+                                     TimingScope *timing) {
+  auto phase = [&](llvm::StringRef name) {
+    return timing ? timing->nest(name) : TimingScope();
+  };
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
   registerOpenMPDialectTranslation(*module.getContext());
@@ -56,22 +43,23 @@ LogicalResult matc::emitHostCode(ModuleOp module, unsigned optLevel,
   llvm::InitializeNativeTargetAsmPrinter();
 
   llvm::LLVMContext llvmContext;
+  TimingScope translateTimer = phase("translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "matc_model");
+  translateTimer.stop();
   if (!llvmModule) {
     error = "translation of the LLVM dialect to LLVM IR failed";
     return failure();
   }
 
-  HostTarget host = detectHostTarget();
-  llvm::Triple triple(host.triple);
-  const llvm::Target *target =
+  llvm::Triple triple(target.triple);
+  const llvm::Target *llvmTarget =
       llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
+  if (!llvmTarget)
     return failure();
   llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, host.cpu, host.features, options, llvm::Reloc::PIC_,
+  std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
+      triple, target.cpu, target.features, options, llvm::Reloc::PIC_,
       std::nullopt,
       optLevel == 0 ? llvm::CodeGenOptLevel::None
                     : llvm::CodeGenOptLevel::Aggressive));
@@ -79,6 +67,7 @@ LogicalResult matc::emitHostCode(ModuleOp module, unsigned optLevel,
   llvmModule->setDataLayout(machine->createDataLayout());
 
   if (optLevel > 0) {
+    TimingScope optimizeTimer = phase("LLVM optimization");
     llvm::LoopAnalysisManager loops;
     llvm::FunctionAnalysisManager functions;
     llvm::CGSCCAnalysisManager cgscc;
@@ -98,6 +87,7 @@ LogicalResult matc::emitHostCode(ModuleOp module, unsigned optLevel,
     llvmModule->print(os, nullptr);
     return success();
   }
+  TimingScope codegenTimer = phase("machine code");
   llvm::SmallString<0> object;
   llvm::raw_svector_ostream objectStream(object);
   llvm::legacy::PassManager codegen;

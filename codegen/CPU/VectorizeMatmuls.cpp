@@ -6,22 +6,24 @@
 // where the plain dot-product loop loads 2 vectors per multiply-add.
 //
 //===----------------------------------------------------------------------===//
-#include "matc/Passes/Passes.h"
+#include "CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/IR/PatternMatch.h"
 
-namespace matc {
+namespace matc::cpu {
 #define GEN_PASS_DEF_VECTORIZEMATMULS
-#include "matc/Passes/Passes.h.inc"
-} // namespace matc
+#include "CPU/Passes.h.inc"
+} // namespace matc::cpu
 
 using namespace mlir;
 
 namespace {
 
-constexpr int64_t kLanes = 16;
-constexpr int64_t kBlock = 4;
+/// The kernel's shape, from the pass options (CpuTarget.h chooses them).
+struct KernelShape {
+  int64_t lanes, rows, columns;
+};
 
 /// Rank-2 memref whose rows are contiguous (unit stride along k).
 bool hasUnitInnerStride(Value memref) {
@@ -76,13 +78,14 @@ bool isMatmulTransposedB(linalg::GenericOp op) {
 
 class MatmulKernelBuilder {
 public:
-  MatmulKernelBuilder(OpBuilder &b, Location loc, Value a, Value w, Value c)
+  MatmulKernelBuilder(OpBuilder &b, Location loc, Value a, Value w, Value c,
+                      int64_t laneCount)
       : b(b), loc(loc), a(a), w(w), c(c), f32(b.getF32Type()),
-        vectorType(VectorType::get({kLanes}, f32)),
+        laneCount(laneCount), vectorType(VectorType::get({laneCount}, f32)),
         weightVectorType(VectorType::get(
-            {kLanes}, cast<MemRefType>(w.getType()).getElementType())) {
+            {laneCount}, cast<MemRefType>(w.getType()).getElementType())) {
     k = memref::DimOp::create(b, loc, a, 1);
-    Value lanes = constant(kLanes);
+    Value lanes = constant(laneCount);
     kVectorEnd = arith::MulIOp::create(
         b, loc, arith::DivUIOp::create(b, loc, k, lanes), lanes);
   }
@@ -94,7 +97,7 @@ public:
         b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
     SmallVector<Value> init(rows * columns, zeroVector);
     auto vectorLoop = scf::ForOp::create(
-        b, loc, constant(0), kVectorEnd, constant(kLanes), init,
+        b, loc, constant(0), kVectorEnd, constant(laneCount), init,
         [&](OpBuilder &nb, Location nl, Value kk, ValueRange acc) {
           SmallVector<Value> rowsA, rowsW;
           for (int64_t i = 0; i < rows; ++i)
@@ -163,36 +166,39 @@ private:
   Location loc;
   Value a, w, c;
   Type f32;
+  int64_t laneCount;
   VectorType vectorType, weightVectorType;
   Value k, kVectorEnd;
 };
 
 /// Blocks of columns in parallel; in each, full row blocks then single rows.
-void lowerMatmul(linalg::GenericOp op) {
+void lowerMatmul(linalg::GenericOp op, KernelShape shape) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
-  MatmulKernelBuilder kernel(b, loc, a, w, c);
+  MatmulKernelBuilder kernel(b, loc, a, w, c, shape.lanes);
   Value rows = memref::DimOp::create(b, loc, a, 0);
   Value columns = memref::DimOp::create(b, loc, w, 0);
-  Value block = kernel.constant(kBlock), zero = kernel.constant(0),
-        one = kernel.constant(1);
-  auto roundDown = [&](Value value) -> Value {
+  Value rowBlock = kernel.constant(shape.rows),
+        columnBlock = kernel.constant(shape.columns),
+        zero = kernel.constant(0), one = kernel.constant(1);
+  auto roundDown = [&](Value value, Value block) -> Value {
     return arith::MulIOp::create(b, loc,
                                  arith::DivUIOp::create(b, loc, value, block),
                                  block);
   };
-  Value fullColumns = roundDown(columns), fullRows = roundDown(rows);
+  Value fullColumns = roundDown(columns, columnBlock),
+        fullRows = roundDown(rows, rowBlock);
   scf::ParallelOp::create(
-      b, loc, ValueRange{zero}, ValueRange{fullColumns}, ValueRange{block},
+      b, loc, ValueRange{zero}, ValueRange{fullColumns}, ValueRange{columnBlock},
       [&](OpBuilder &pb, Location pl, ValueRange n0) {
-        scf::ForOp::create(pb, pl, zero, fullRows, block, ValueRange{},
+        scf::ForOp::create(pb, pl, zero, fullRows, rowBlock, ValueRange{},
                            [&](OpBuilder &fb, Location fl, Value m0, ValueRange) {
                              OpBuilder::InsertionGuard guard(b);
                              b.setInsertionPoint(fb.getInsertionBlock(),
                                                  fb.getInsertionPoint());
-                             kernel.emitBlock(m0, n0[0], kBlock, kBlock);
+                             kernel.emitBlock(m0, n0[0], shape.rows, shape.columns);
                              scf::YieldOp::create(fb, fl);
                            });
         scf::ForOp::create(pb, pl, fullRows, rows, one, ValueRange{},
@@ -200,7 +206,7 @@ void lowerMatmul(linalg::GenericOp op) {
                              OpBuilder::InsertionGuard guard(b);
                              b.setInsertionPoint(fb.getInsertionBlock(),
                                                  fb.getInsertionPoint());
-                             kernel.emitBlock(m, n0[0], 1, kBlock);
+                             kernel.emitBlock(m, n0[0], 1, shape.columns);
                              scf::YieldOp::create(fb, fl);
                            });
       });
@@ -221,15 +227,24 @@ void lowerMatmul(linalg::GenericOp op) {
 }
 
 struct VectorizeMatmulsPass
-    : matc::impl::VectorizeMatmulsBase<VectorizeMatmulsPass> {
+    : matc::cpu::impl::VectorizeMatmulsBase<VectorizeMatmulsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (lanes < 1 || rows < 1 || columns < 1) {
+      getOperation()->emitError()
+          << "matc-vectorize-matmuls: lanes, rows and columns must be "
+             "positive, got "
+          << lanes << ", " << rows << ", " << columns;
+      return signalPassFailure();
+    }
     SmallVector<linalg::GenericOp> matmuls;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (isMatmulTransposedB(op))
         matmuls.push_back(op);
     });
     for (linalg::GenericOp op : matmuls)
-      lowerMatmul(op);
+      lowerMatmul(op, {lanes, rows, columns});
   }
 };
 

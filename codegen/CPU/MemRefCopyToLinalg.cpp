@@ -1,13 +1,13 @@
 //===- MemRefCopyToLinalg.cpp - memref.copy -> linalg.copy -----------------===//
-#include "matc/Passes/Passes.h"
+#include "CPU/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-namespace matc {
+namespace matc::cpu {
 #define GEN_PASS_DEF_MEMREFCOPYTOLINALG
-#include "matc/Passes/Passes.h.inc"
-} // namespace matc
+#include "CPU/Passes.h.inc"
+} // namespace matc::cpu
 
 using namespace mlir;
 
@@ -23,7 +23,7 @@ struct CopyAsLinalg : OpRewritePattern<memref::CopyOp> {
 };
 
 struct MemRefCopyToLinalgPass
-    : matc::impl::MemRefCopyToLinalgBase<MemRefCopyToLinalgPass> {
+    : matc::cpu::impl::MemRefCopyToLinalgBase<MemRefCopyToLinalgPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<CopyAsLinalg>(&getContext());

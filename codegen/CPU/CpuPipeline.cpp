@@ -1,0 +1,114 @@
+//===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for a CPU -------===//
+#include "CPU/CpuPipeline.h"
+#include "CPU/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+
+namespace {
+
+/// Upstream passes by their mlir-opt names, so a stage reads the same here,
+/// in lit tests and on the command line.
+void addUpstream(OpPassManager &pm, llvm::StringRef pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error(llvm::Twine("matc: bad built-in pipeline: ") +
+                             pipeline);
+}
+
+/// Tensors -> buffers. Layers are functions (matformer-outline-layers), so
+/// bufferization crosses function boundaries; their memref arguments keep
+/// the identity layout, which the matmul kernels need (unit stride along K).
+void addBufferization(OpPassManager &pm) {
+  addUpstream(pm, "eliminate-empty-tensors,"
+                  "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map},"
+                  "canonicalize,"
+                  "buffer-deallocation-pipeline");
+}
+
+/// The kernels, shaped by the target.
+void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
+  pm.addPass(matc::cpu::createMemRefCopyToLinalg());
+  matc::cpu::VectorizeMatmulsOptions matmuls;
+  matmuls.lanes = config.vectorLanes;
+  matmuls.rows = config.matmulRows;
+  matmuls.columns = config.matmulColumns;
+  pm.addPass(matc::cpu::createVectorizeMatmuls(matmuls));
+}
+
+/// Everything else becomes loops; parallel dimensions become OpenMP
+/// worksharing loops over the cores. Without the canonicalization,
+/// scf-to-cf leaves a multi-block memref.alloca_scope behind.
+void addParallelLoops(OpPassManager &pm) {
+  addUpstream(pm, "convert-linalg-to-parallel-loops,"
+                  "convert-scf-to-openmp,"
+                  "canonicalize");
+}
+
+void addLowerToLlvm(OpPassManager &pm) {
+  addUpstream(pm, "convert-scf-to-cf,"
+                  "expand-strided-metadata,"
+                  "lower-affine,"
+                  "convert-vector-to-llvm,"
+                  "finalize-memref-to-llvm,"
+                  "convert-math-to-llvm,"
+                  "convert-math-to-libm,"
+                  "convert-arith-to-llvm,"
+                  "convert-index-to-llvm,"
+                  "convert-cf-to-llvm,"
+                  "convert-func-to-llvm,"
+                  // After func-to-llvm, whose patterns would otherwise claim
+                  // the function signatures inside OpenMP regions.
+                  "convert-openmp-to-llvm,"
+                  "reconcile-unrealized-casts");
+}
+
+struct CpuBackendOptions : PassPipelineOptions<CpuBackendOptions> {
+  Option<std::string> isa{*this, "isa",
+                          llvm::cl::desc("Kernel defaults for an ISA: avx512 "
+                                         "or avx2 (default: the host's)"),
+                          llvm::cl::init("")};
+  Option<int64_t> lanes{*this, "lanes", llvm::cl::desc("f32 vector lanes"),
+                        llvm::cl::init(0)};
+  Option<int64_t> rows{*this, "rows",
+                       llvm::cl::desc("Matmul register block rows"),
+                       llvm::cl::init(0)};
+  Option<int64_t> columns{*this, "columns",
+                          llvm::cl::desc("Matmul register block columns"),
+                          llvm::cl::init(0)};
+};
+
+} // namespace
+
+void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
+                                        const KernelConfig &config) {
+  addBufferization(pm);
+  addKernels(pm, config);
+  addParallelLoops(pm);
+  addLowerToLlvm(pm);
+}
+
+void matc::cpu::registerCpuBackend() {
+  registerMatcCPUPasses();
+  PassPipelineRegistration<CpuBackendOptions>(
+      "matc-cpu-backend",
+      "The CPU back end: bufferize, target-shaped kernels, OpenMP loops, "
+      "LLVM dialect",
+      [](OpPassManager &pm, const CpuBackendOptions &options) {
+        CpuTarget target = CpuTarget::host();
+        if (options.isa == "avx512")
+          target.hasAvx512 = target.hasAvx2 = true;
+        else if (options.isa == "avx2")
+          target.hasAvx512 = false, target.hasAvx2 = true;
+        KernelConfig config = chooseKernelConfig(target);
+        if (options.lanes > 0)
+          config.vectorLanes = options.lanes;
+        if (options.rows > 0)
+          config.matmulRows = options.rows;
+        if (options.columns > 0)
+          config.matmulColumns = options.columns;
+        buildCpuBackendPipeline(pm, config);
+      });
+}

@@ -1,0 +1,19 @@
+//===- Passes.h - the CPU back end's passes ---------------------*- C++ -*-===//
+#ifndef MATC_CPU_PASSES_H
+#define MATC_CPU_PASSES_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace matc::cpu {
+#define GEN_PASS_DECL
+#include "CPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "CPU/Passes.h.inc"
+} // namespace matc::cpu
+
+#endif

@@ -1,0 +1,49 @@
+#ifndef MATC_CPU_PASSES_TD
+#define MATC_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+// Passes of the CPU back end: they run on buffers, after bufferization, and
+// take their kernel shapes from the target (CpuTarget.h), never from
+// constants of their own.
+
+def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    Bufferization copies with `memref.copy`, whose LLVM lowering calls
+    `memrefCopy` from MLIR's runner-utils library for strided views (the KV
+    cache slices). As `linalg.copy` the copy becomes loops in the generated
+    code, and compiled models need no MLIR library at run time.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
+  let summary = "Lower [M, K] x [N, K]^T matmuls to register-blocked vector loops";
+  let description = [{
+    Every projection in a MatFormer multiplies activations [M, K] by a weight
+    stored [out, in] = [N, K]. This pass replaces such a linalg.generic (on
+    buffers, unit stride along K) with an `scf.parallel` over blocks of
+    `columns` output columns; inside, blocks of `rows` rows run a
+    rows x columns register kernel: rows * columns vector<lanes x f32>
+    accumulators along K, so each loaded weight vector serves `rows` tokens
+    and each activation vector `columns` outputs. Leftover rows use a
+    1 x columns kernel (decode, M = 1), leftover columns a 1 x 1 kernel, and
+    the last K mod lanes products a scalar loop. bf16 weights widen to f32
+    in registers. The CPU back end sets the shape from the target's vector
+    width and register count (CpuTarget.cpp).
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "f32 lanes of one vector register (16: AVX-512, 8: AVX2)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Rows (tokens) of the register block">,
+    Option<"columns", "columns", "int64_t", /*default=*/"4",
+           "Columns (outputs) of the register block">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+#endif
