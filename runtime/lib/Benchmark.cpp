@@ -52,7 +52,8 @@ bool runOnce(ModelRunner &runner, const std::vector<int32_t> &prompt,
   tokens.reserve(static_cast<std::size_t>(decodeSteps) + 1);
   runner.reset();
   Clock::time_point start = Clock::now();
-  if (!runner.run(prompt, diags))
+  // As generate: the prefill samples from the last row only.
+  if (!runner.run(prompt, diags, LogitRows::Last))
     return false;
   prefillSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<int32_t> step(1);
@@ -60,7 +61,7 @@ bool runOnce(ModelRunner &runner, const std::vector<int32_t> &prompt,
   tokens.push_back(step[0]);
   start = Clock::now();
   for (int64_t i = 0; i < decodeSteps; ++i) {
-    if (!runner.run(step, diags))
+    if (!runner.run(step, diags, LogitRows::Last))
       return false;
     step[0] = greedy.sample(runner.lastRowLogits(), runner.vocabSize());
     tokens.push_back(step[0]);

@@ -67,7 +67,8 @@ bool evaluateLoss(ModelRunner &runner, const uint8_t *tokens, int64_t numTokens,
     int64_t end = std::min(begin + seqLen, numTokens - 1);
     input.assign(tokens + begin, tokens + end);
     runner.reset();
-    if (!runner.run(input, diags))
+    // Every input is scored, so every row is needed.
+    if (!runner.run(input, diags, LogitRows::All))
       return false;
     for (int64_t i = 0; i < end - begin; ++i)
       result.totalLoss +=

@@ -47,7 +47,7 @@ int runForward(const CommandContext &context,
     return context.report(diags);
 
   ModelRunner &runner = session.runner();
-  if (!runner.run(*tokens, diags))
+  if (!runner.run(*tokens, diags, LogitRows::All))
     return context.report(diags);
   writeNpyFloat32(output, runner.logits().data(),
                   {static_cast<int64_t>(tokens->size()), runner.vocabSize()});

@@ -36,7 +36,7 @@ bool generate(ModelRunner &runner, const std::vector<int32_t> &prompt,
   if (budget == 0) {
     // Nothing will be sampled, but an overlong prompt is still an error.
     if (promptLength > runner.maxPositions())
-      return runner.run(prompt, diags);
+      return runner.run(prompt, diags, LogitRows::Last);
     return true;
   }
 
@@ -48,7 +48,8 @@ bool generate(ModelRunner &runner, const std::vector<int32_t> &prompt,
   };
 
   Clock::time_point start = Clock::now();
-  if (!runner.run(prompt, diags))
+  // Only the next token is sampled: the LM head runs on the last row alone.
+  if (!runner.run(prompt, diags, LogitRows::Last))
     return false;
   emit(sampler.sample(runner.lastRowLogits(), runner.vocabSize()));
   result.prefillSeconds = secondsSince(start);
@@ -57,7 +58,7 @@ bool generate(ModelRunner &runner, const std::vector<int32_t> &prompt,
   std::vector<int32_t> step(1);
   while (static_cast<int64_t>(result.tokens.size()) < budget) {
     step[0] = result.tokens.back();
-    if (!runner.run(step, diags))
+    if (!runner.run(step, diags, LogitRows::Last))
       return false;
     ++result.decodeCalls;
     ++result.decodedTokens;

@@ -1,6 +1,6 @@
 #include "matrt/Manifest.h"
 
-#include "matrt/ModelAbi.h"
+#include "matc/abi/ModelAbi.h"
 
 #include <nlohmann/json.hpp>
 
@@ -88,36 +88,116 @@ std::optional<std::vector<WeightSlot>> readWeights(const Json &object,
   return weights;
 }
 
-std::optional<KvCacheShape> readKvCache(const Json &object,
-                                        Diagnostics &diags) {
-  const Json *cache = member(object, "kv_cache", diags);
-  if (!cache)
-    return std::nullopt;
-  if (!cache->is_object()) {
-    diags.error("kv_cache", "expected an object");
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+// The product of `factors` (each >= 0), or nullopt when it exceeds
+// kMaxBufferElements; a zero factor makes it 0 whatever the others are.
+std::optional<int64_t> boundedProduct(const std::vector<int64_t> &factors) {
+  int64_t product = 1;
+  for (int64_t factor : factors)
+    if (factor == 0)
+      return 0;
+  for (int64_t factor : factors)
+    if (__builtin_mul_overflow(product, factor, &product) ||
+        product > kMaxBufferElements)
+      return std::nullopt;
+  return product;
+}
+
+// One entry of "buffers": {"dtype": the argument's element type, "shape":
+// non-negative dimensions whose product is at most kMaxBufferElements}.
+std::optional<BufferSpec> readBuffer(const Json &entry,
+                                     const matc::abi::Arg &arg,
+                                     Diagnostics &diags) {
+  std::string where = std::string("buffers.") + arg.name;
+  if (!entry.is_object() || !entry.contains("dtype") ||
+      !entry["dtype"].is_string() || !entry.contains("shape") ||
+      !entry["shape"].is_array()) {
+    diags.error(where, "expected {\"dtype\": string, \"shape\": [ints]}");
     return std::nullopt;
   }
-  // The cache is sized up front, so absurd sizes are caught here rather than
-  // as an overflowing multiplication.
-  constexpr int64_t limit = int64_t(1) << 20;
-  KvCacheShape shape;
-  std::optional<int64_t> layers = readCount(*cache, "layers", 0, diags);
-  std::optional<int64_t> positions =
-      readCount(*cache, "max_positions", 1, diags);
-  std::optional<int64_t> heads = readCount(*cache, "kv_heads", 1, diags);
-  std::optional<int64_t> headDim = readCount(*cache, "head_dim", 1, diags);
-  if (!layers || !positions || !heads || !headDim)
-    return std::nullopt;
-  if (*layers > limit || *positions > limit || *heads > limit ||
-      *headDim > limit) {
-    diags.error("kv_cache", "dimensions too large");
+  BufferSpec buffer;
+  buffer.dtype = entry["dtype"].get<std::string>();
+  if (buffer.dtype != arg.elementType) {
+    diags.error(where + ".dtype", "expected \"" +
+                                      std::string(arg.elementType) +
+                                      "\", got \"" + buffer.dtype + "\"");
     return std::nullopt;
   }
-  shape.layers = *layers;
-  shape.maxPositions = *positions;
-  shape.kvHeads = *heads;
-  shape.headDim = *headDim;
-  return shape;
+  for (const Json &dim : entry["shape"]) {
+    if (!dim.is_number_unsigned() ||
+        dim.get<uint64_t>() > static_cast<uint64_t>(kMaxBufferElements)) {
+      diags.error(where + ".shape",
+                  "expected non-negative integer dimensions, got " +
+                      dim.dump(-1, ' ', false,
+                               Json::error_handler_t::replace));
+      return std::nullopt;
+    }
+    buffer.shape.push_back(dim.get<int64_t>());
+  }
+  // The caches are allocated from this count, so an absurd one is refused
+  // here rather than as an overflowing multiplication or a huge allocation.
+  if (!boundedProduct(buffer.shape)) {
+    diags.error(where + ".shape", formatShape(buffer.shape) +
+                                      ": more than 2^40 elements");
+    return std::nullopt;
+  }
+  return buffer;
+}
+
+// "buffers" holds exactly the buffer arguments of the entry point, by name.
+std::optional<std::map<std::string, BufferSpec>>
+readBuffers(const Json &object, Diagnostics &diags) {
+  const Json *table = member(object, "buffers", diags);
+  if (!table)
+    return std::nullopt;
+  if (!table->is_object()) {
+    diags.error("buffers", "expected an object of {\"dtype\", \"shape\"} by "
+                           "argument name");
+    return std::nullopt;
+  }
+  std::size_t errorsBefore = diags.errorCount();
+  std::map<std::string, BufferSpec> buffers;
+  for (const matc::abi::Arg &arg : matc::abi::kForwardArgs) {
+    if (arg.kind != matc::abi::ArgKind::Buffer)
+      continue;
+    auto found = table->find(arg.name);
+    if (found == table->end()) {
+      diags.error(std::string("buffers.") + arg.name, "missing");
+      continue;
+    }
+    if (std::optional<BufferSpec> buffer = readBuffer(*found, arg, diags))
+      buffers.emplace(arg.name, std::move(*buffer));
+  }
+  // A name the runtime does not pass is a compiler that speaks another ABI.
+  for (auto entry = table->begin(); entry != table->end(); ++entry) {
+    std::size_t index = matc::abi::forwardArgIndex(entry.key().c_str());
+    if (index == matc::abi::kNumForwardArgs ||
+        matc::abi::kForwardArgs[index].kind != matc::abi::ArgKind::Buffer)
+      diags.error("buffers." + entry.key(),
+                  "not a buffer argument of " +
+                      std::string(matc::abi::kForwardSymbol) + " in ABI " +
+                      std::to_string(matc::abi::kVersion));
+  }
+  if (diags.errorCount() != errorsBefore)
+    return std::nullopt;
+  return buffers;
+}
+
+// `name`'s shape must be `expected`, which `meaning` spells in manifest terms.
+void checkShape(const Manifest &manifest, const char *name,
+                const std::vector<int64_t> &expected, const char *meaning,
+                Diagnostics &diags) {
+  const std::vector<int64_t> &shape = manifest.buffer(name).shape;
+  if (shape != expected)
+    diags.error(std::string("buffers.") + name + ".shape",
+                formatShape(shape) + " differs from " + meaning + " = " +
+                    formatShape(expected));
 }
 
 // The numbers the runtime relies on must agree with the model config;
@@ -129,46 +209,60 @@ bool checkConsistency(const Manifest &manifest, Diagnostics &diags) {
     diags.error("vocab_size", std::to_string(manifest.vocabSize) +
                                   " differs from config.vocab_size " +
                                   std::to_string(spec.vocabSize));
-  if (manifest.maxPositions != manifest.kvCache.maxPositions)
-    diags.error("max_positions",
-                std::to_string(manifest.maxPositions) +
-                    " differs from kv_cache.max_positions " +
-                    std::to_string(manifest.kvCache.maxPositions));
-  if (manifest.kvCache.kvHeads != spec.numKvHeads)
-    diags.error("kv_cache.kv_heads",
-                std::to_string(manifest.kvCache.kvHeads) +
-                    " differs from config.num_key_value_heads " +
-                    std::to_string(spec.numKvHeads));
-  if (manifest.kvCache.headDim != spec.headDim)
-    diags.error("kv_cache.head_dim", std::to_string(manifest.kvCache.headDim) +
-                                         " differs from config.head_dim " +
-                                         std::to_string(spec.headDim));
+  checkShape(manifest, "tokens", {manifest.maxPositions}, "[max_positions]",
+             diags);
+  checkShape(manifest, "logits", {manifest.maxPositions, manifest.vocabSize},
+             "[max_positions, vocab_size]", diags);
+  checkShape(manifest, "layer_widths", {spec.numLayers},
+             "[config.num_hidden_layers]", diags);
   return diags.errorCount() == errorsBefore;
 }
 
 // The forward function writes one cache slot per layer it runs: every layer
 // of the spec in an elastic binary (a skipped layer leaves its slot alone),
-// the kept layers of the compiled mix otherwise. A smaller cache would be
-// written out of bounds.
-bool checkCacheLayers(const Manifest &manifest, Diagnostics &diags) {
-  int64_t expected = manifest.spec.numLayers;
+// the kept layers of the compiled mix otherwise. Each cache holds that many
+// slots of max_positions x num_key_value_heads x head_dim elements; a
+// smaller one would be written out of bounds. Which dimension is which is
+// the generated code's choice, so only the count is checked.
+bool checkCacheBuffers(const Manifest &manifest, Diagnostics &diags) {
+  const matc::spec::ModelSpec &spec = manifest.spec;
+  int64_t layers = spec.numLayers;
   if (!manifest.elastic) {
-    expected = 0;
+    layers = 0;
     for (const matc::spec::LayerChoice &layer : manifest.mix)
-      expected += layer.skip ? 0 : 1;
+      layers += layer.skip ? 0 : 1;
   }
-  if (manifest.kvCache.layers == expected)
-    return true;
-  diags.error("kv_cache.layers",
-              std::to_string(manifest.kvCache.layers) + " differs from " +
-                  (manifest.elastic
-                       ? "config.num_hidden_layers "
-                       : "the kept layers of mix " + manifest.mixText + ", ") +
-                  std::to_string(expected));
-  return false;
+  std::optional<int64_t> expected = boundedProduct(
+      {layers, manifest.maxPositions, spec.numKvHeads, spec.headDim});
+  std::string expectedText =
+      (expected ? std::to_string(*expected) : std::string("more than 2^40")) +
+      ": " + std::to_string(layers) + " cache layers (" +
+      (manifest.elastic ? std::string("config.num_hidden_layers")
+                        : "the kept layers of mix " + manifest.mixText) +
+      ") x max_positions " + std::to_string(manifest.maxPositions) +
+      " x config.num_key_value_heads " + std::to_string(spec.numKvHeads) +
+      " x config.head_dim " + std::to_string(spec.headDim);
+  bool ok = true;
+  for (const char *name : {"k_cache", "v_cache"}) {
+    const BufferSpec &cache = manifest.buffer(name);
+    if (expected && cache.numElements() == *expected)
+      continue;
+    diags.error(std::string("buffers.") + name + ".shape",
+                formatShape(cache.shape) + " holds " +
+                    std::to_string(cache.numElements()) +
+                    " elements, expected " + expectedText);
+    ok = false;
+  }
+  return ok;
 }
 
 } // namespace
+
+const BufferSpec &Manifest::buffer(const std::string &name) const {
+  static const BufferSpec none;
+  auto found = buffers.find(name);
+  return found == buffers.end() ? none : found->second;
+}
 
 std::optional<Manifest> parseManifest(const std::string &text,
                                       Diagnostics &diags) {
@@ -179,9 +273,9 @@ std::optional<Manifest> parseManifest(const std::string &text,
   }
   std::size_t errorsBefore = diags.errorCount();
   std::optional<int64_t> abi = readCount(root, "matc_abi", 0, diags);
-  if (abi && *abi != kModelAbiVersion) {
+  if (abi && *abi != matc::abi::kVersion) {
     diags.error("matc_abi", "this runtime implements ABI " +
-                                std::to_string(kModelAbiVersion) +
+                                std::to_string(matc::abi::kVersion) +
                                 ", the compiled model uses " +
                                 std::to_string(*abi) +
                                 "; link it with a matching runtime");
@@ -209,7 +303,8 @@ std::optional<Manifest> parseManifest(const std::string &text,
   std::optional<std::string> mix = readText(root, "mix", diags);
   std::optional<std::string> dtype = readText(root, "weight_dtype", diags);
   std::optional<std::vector<WeightSlot>> weights = readWeights(root, diags);
-  std::optional<KvCacheShape> kvCache = readKvCache(root, diags);
+  std::optional<std::map<std::string, BufferSpec>> buffers =
+      readBuffers(root, diags);
   std::optional<int64_t> vocab = readCount(root, "vocab_size", 1, diags);
   std::optional<int64_t> positions = readCount(root, "max_positions", 1, diags);
   if (dtype) {
@@ -244,7 +339,7 @@ std::optional<Manifest> parseManifest(const std::string &text,
     }
   }
   manifest.weights = std::move(*weights);
-  manifest.kvCache = *kvCache;
+  manifest.buffers = std::move(*buffers);
   manifest.vocabSize = *vocab;
   manifest.maxPositions = *positions;
   if (!checkConsistency(manifest, diags))
@@ -263,7 +358,7 @@ std::optional<Manifest> parseManifest(const std::string &text,
     return std::nullopt;
   }
   manifest.mix = std::move(*compiledMix);
-  if (!checkCacheLayers(manifest, diags))
+  if (!checkCacheBuffers(manifest, diags))
     return std::nullopt;
   return manifest;
 }

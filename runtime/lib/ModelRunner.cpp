@@ -1,7 +1,5 @@
 #include "matrt/ModelRunner.h"
 
-#include <limits>
-
 namespace matrt {
 
 using matc::spec::Diagnostics;
@@ -12,37 +10,29 @@ std::vector<int64_t> layerWidthsOf(const Mix &mix) {
   std::vector<int64_t> widths;
   widths.reserve(mix.size());
   for (const matc::spec::LayerChoice &layer : mix)
-    widths.push_back(layer.skip ? kSkippedLayerWidth : layer.width);
+    widths.push_back(layer.skip ? matc::abi::kSkippedLayerWidth : layer.width);
   return widths;
 }
 
 std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
-                                                 ForwardFn forward,
+                                                 matc::abi::ForwardFn forward,
                                                  void *const *weights,
                                                  Diagnostics &diags) {
   std::unique_ptr<ModelRunner> runner(
       new ModelRunner(manifest, forward, weights));
-  // Manifest parsing bounds every dimension by 2^20; the product of four such
-  // could still overflow, so check before multiplying by the element size.
-  const KvCacheShape &shape = manifest.kvCache;
-  uint64_t elements = 1;
-  bool overflow = false;
-  for (int64_t dim :
-       {shape.layers, shape.maxPositions, shape.kvHeads, shape.headDim})
-    overflow |=
-        __builtin_mul_overflow(elements, static_cast<uint64_t>(dim), &elements);
-  overflow |= elements > std::numeric_limits<uint64_t>::max() / sizeof(float);
-  if (!overflow) {
-    runner->keyCache = AlignedBuffer(elements * sizeof(float));
-    runner->valueCache = AlignedBuffer(elements * sizeof(float));
-  }
-  if (overflow || !runner->keyCache.ok() || !runner->valueCache.ok()) {
-    diags.error("KV cache",
-                "cannot allocate 2 x " + std::to_string(elements) +
-                    " floats (layers " + std::to_string(shape.layers) +
-                    " x max_positions " + std::to_string(shape.maxPositions) +
-                    " x kv_heads " + std::to_string(shape.kvHeads) +
-                    " x head_dim " + std::to_string(shape.headDim) + ")");
+  // The caches' layouts are the generated code's; the runtime allocates
+  // their element counts, which parseManifest checked and bounded by
+  // kMaxBufferElements, so the byte counts cannot overflow.
+  const BufferSpec &kCache = manifest.buffer("k_cache");
+  const BufferSpec &vCache = manifest.buffer("v_cache");
+  uint64_t kElements = static_cast<uint64_t>(kCache.numElements());
+  uint64_t vElements = static_cast<uint64_t>(vCache.numElements());
+  runner->keyCache = AlignedBuffer(kElements * sizeof(float));
+  runner->valueCache = AlignedBuffer(vElements * sizeof(float));
+  if (!runner->keyCache.ok() || !runner->valueCache.ok()) {
+    diags.error("KV cache", "cannot allocate " + std::to_string(kElements) +
+                                " + " + std::to_string(vElements) +
+                                " floats (buffers k_cache and v_cache)");
     return nullptr;
   }
   runner->currentMix = manifest.mix;
@@ -87,7 +77,8 @@ void ModelRunner::rewind(int64_t length) {
     nextPosition = length;
 }
 
-bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags) {
+bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags,
+                      LogitRows rows) {
   int64_t count = static_cast<int64_t>(tokens.size());
   if (count == 0) {
     diags.error("", "nothing to run: at least one token is needed");
@@ -108,10 +99,14 @@ bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags) {
                           std::to_string(vocabSize()) + ")");
       return false;
     }
-  // No zero fill: the forward function writes every logit.
-  lastLogits.resize(static_cast<std::size_t>(count * vocabSize()));
-  forward(count, nextPosition, tokens.data(), lastLogits.data(),
-          keyCache.as<float>(), valueCache.as<float>(), weights, widths.data());
+  // 1 <= numLogits <= count, as the generated code assumes.
+  int64_t numLogits = rows == LogitRows::All ? count : 1;
+  // No zero fill: the forward function writes every logit it is asked for.
+  lastLogits.resize(static_cast<std::size_t>(numLogits * vocabSize()));
+  forward(count, nextPosition, numLogits, tokens.data(), lastLogits.data(),
+          keyCache.as<float>(), valueCache.as<float>(), widths.data(), weights);
+  firstRow = count - numLogits;
+  endRow = count;
   nextPosition += count;
   return true;
 }

@@ -57,7 +57,7 @@ public:
   bool byteTokenizer() const;
 
 private:
-  ForwardFn forward = nullptr;
+  matc::abi::ForwardFn forward = nullptr;
   std::optional<Manifest> parsedManifest;
   std::optional<matc::spec::Mix> selectedMix;
   std::optional<matc::spec::Mix> selectedDraftMix;

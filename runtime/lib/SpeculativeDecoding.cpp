@@ -44,7 +44,8 @@ bool propose(ModelRunner &draft, const std::vector<int32_t> &sequence,
   std::vector<int32_t> feed(sequence.begin() + draft.position(),
                             sequence.end());
   for (int64_t i = 0; i < count; ++i) {
-    if (!draft.run(feed, diags))
+    // The catch-up tokens before the last need no logits.
+    if (!draft.run(feed, diags, LogitRows::Last))
       return false;
     ++stats.draftCalls;
     const float *row = draft.lastRowLogits();
@@ -118,7 +119,7 @@ bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
   if (budget == 0) {
     // Nothing will be sampled, but an overlong prompt is still an error.
     if (promptLength > main.maxPositions())
-      return main.run(prompt, diags);
+      return main.run(prompt, diags, LogitRows::Last);
     return true;
   }
 
@@ -134,10 +135,10 @@ bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
   // Invariant from here on: main has run every token of `sequence` but the
   // last (main.position() == sequence.size() - 1), the draft a prefix of it.
   Clock::time_point start = Clock::now();
-  if (!main.run(prompt, diags))
+  if (!main.run(prompt, diags, LogitRows::Last))
     return false;
   emit(sampler.sample(main.lastRowLogits(), main.vocabSize()));
-  if (!draft.run(prompt, diags))
+  if (!draft.run(prompt, diags, LogitRows::Last))
     return false;
   result.prefillSeconds = secondsSince(start);
 
@@ -151,7 +152,8 @@ bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
       return false;
     std::vector<int32_t> verify(1, sequence.back());
     verify.insert(verify.end(), drafts.tokens.begin(), drafts.tokens.end());
-    if (!main.run(verify, diags))
+    // Row i judges draft i, the last row gives the bonus token.
+    if (!main.run(verify, diags, LogitRows::All))
       return false;
     ++stats.verifyCalls;
     ++result.decodeCalls;

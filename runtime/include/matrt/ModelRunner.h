@@ -13,6 +13,14 @@
 
 namespace matrt {
 
+// Which logit rows a run() asks the forward function for (its num_logits).
+// The LM head is a large part of a prefill, so a caller that samples only
+// the next token asks for the last row alone.
+enum class LogitRows {
+  All,  // one per token of the run: forward, eval, speculative verification
+  Last, // the last token's only: prefill before sampling, decode
+};
+
 // Owns the KV cache of one sequence and drives the forward function over it:
 // prefill is one run() with the whole prompt, decode is one run() per token.
 // run() checks the preconditions the generated code relies on, so a bad token
@@ -29,7 +37,7 @@ public:
   // the spec's default for an elastic binary). Fails (with a diagnostic) only
   // when the cache cannot be allocated.
   static std::unique_ptr<ModelRunner> create(const Manifest &manifest,
-                                             ForwardFn forward,
+                                             matc::abi::ForwardFn forward,
                                              void *const *weights,
                                              matc::spec::Diagnostics &diags);
 
@@ -40,9 +48,10 @@ public:
   bool setMix(const matc::spec::Mix &mix, matc::spec::Diagnostics &diags);
 
   // Runs `tokens` at positions [position(), position() + tokens.size()),
-  // stores their K/V, leaves logits [tokens.size(), vocab] in logits() and
-  // advances position(). On a precondition failure nothing runs.
-  bool run(const std::vector<int32_t> &tokens, matc::spec::Diagnostics &diags);
+  // stores their K/V, keeps the logit rows `rows` asks for (see rowLogits)
+  // and advances position(). On a precondition failure nothing runs.
+  bool run(const std::vector<int32_t> &tokens, matc::spec::Diagnostics &diags,
+           LogitRows rows);
 
   // Starts a new sequence. Stale cache entries need no clearing: positions
   // are always written before they are attended over.
@@ -59,30 +68,43 @@ public:
   int64_t vocabSize() const { return manifest.vocabSize; }
   const matc::spec::Mix &mix() const { return currentMix; }
   // What every forward call receives: per layer the FFN width, or
-  // kSkippedLayerWidth.
+  // matc::abi::kSkippedLayerWidth.
   const std::vector<int64_t> &layerWidths() const { return widths; }
-  // Logits of the last run, row-major [tokens of that run][vocab].
+  // Logit rows of the last run are numbered by the token of that run they
+  // follow: row i is the prediction after tokens[i]. LogitRows::All keeps
+  // rows [0, tokens.size()), LogitRows::Last only row tokens.size() - 1;
+  // the rows kept are [firstLogitRow(), endLogitRow()).
+  int64_t firstLogitRow() const { return firstRow; }
+  int64_t endLogitRow() const { return endRow; }
+  // The rows kept, row-major [endLogitRow() - firstLogitRow()][vocab].
   const std::vector<float> &logits() const { return lastLogits; }
+  // Row `row` of the last run (numbered as above), or null if it was not
+  // kept.
   const float *rowLogits(int64_t row) const {
-    return lastLogits.data() + row * manifest.vocabSize;
+    if (row < firstRow || row >= endRow)
+      return nullptr;
+    return lastLogits.data() + (row - firstRow) * manifest.vocabSize;
   }
-  const float *lastRowLogits() const {
-    return lastLogits.data() + lastLogits.size() - manifest.vocabSize;
-  }
+  // The prediction after the last token run: kept whatever LogitRows said;
+  // null before the first run.
+  const float *lastRowLogits() const { return rowLogits(endRow - 1); }
   const Manifest &model() const { return manifest; }
 
 private:
-  ModelRunner(const Manifest &manifest, ForwardFn forward, void *const *weights)
+  ModelRunner(const Manifest &manifest, matc::abi::ForwardFn forward,
+              void *const *weights)
       : manifest(manifest), forward(forward), weights(weights) {}
 
   const Manifest &manifest;
-  ForwardFn forward;
+  matc::abi::ForwardFn forward;
   void *const *weights;
   matc::spec::Mix currentMix;
   std::vector<int64_t> widths;
   AlignedBuffer keyCache;
   AlignedBuffer valueCache;
   std::vector<float> lastLogits;
+  int64_t firstRow = 0;
+  int64_t endRow = 0;
   int64_t nextPosition = 0;
 };
 

@@ -115,6 +115,7 @@ TEST_F(CommandLineTest, ForwardWritesLogitsAsNpy) {
   EXPECT_EQ(logits[2 * 256 + 18], 1.0f);
   ASSERT_EQ(toyCalls().size(), 1u);
   EXPECT_EQ(toyCalls()[0].numTokens, 3);
+  EXPECT_EQ(toyCalls()[0].numLogits, 3); // forward writes every row
 
   // --text goes through the byte tokenizer.
   Outcome text = run(
@@ -502,15 +503,15 @@ namespace {
 // (speculative decoding's verify call) predicts one more at every row: a
 // forward function whose rows depend on the batch.
 void batchSensitiveForward(int64_t numTokens, int64_t startPos,
-                           const int32_t *tokens, float *logits, float *kCache,
-                           float *vCache, void *const *weights,
-                           const int64_t *layerWidths) {
-  matc::test::toyForward(numTokens, startPos, tokens, logits, kCache, vCache,
-                         weights, layerWidths);
+                           int64_t numLogits, const int32_t *tokens,
+                           float *logits, float *kCache, float *vCache,
+                           const int64_t *layerWidths, void *const *weights) {
+  matc::test::toyForward(numTokens, startPos, numLogits, tokens, logits,
+                         kCache, vCache, layerWidths, weights);
   if (numTokens < 2 || startPos == 0)
     return;
   int64_t vocab = matc::test::toyVocab();
-  for (int64_t i = 0; i < numTokens; ++i) {
+  for (int64_t i = 0; i < numLogits; ++i) {
     float *row = logits + i * vocab;
     std::rotate(row, row + vocab - 1, row + vocab);
   }
@@ -540,8 +541,16 @@ TEST_F(CommandLineTest, BenchReportsSpeculativeOutputThatDiffers) {
 }
 
 TEST_F(CommandLineTest, BrokenManifestIsReported) {
-  Outcome result = run({"bench", "--weights", weights}, "{\"matc_abi\": 2}");
+  Outcome result = run({"bench", "--weights", weights}, "{\"matc_abi\": 3}");
   EXPECT_EQ(result.status, kExitUserError);
   EXPECT_TRUE(contains(result.err, "compiled model manifest: config: missing"))
       << result.err;
+  // A binary of the previous ABI is refused before anything else.
+  Outcome old = run({"bench", "--weights", weights}, "{\"matc_abi\": 2}");
+  EXPECT_EQ(old.status, kExitUserError);
+  EXPECT_TRUE(contains(old.err, "compiled model manifest: matc_abi: this "
+                                "runtime implements ABI 3, the compiled "
+                                "model uses 2"))
+      << old.err;
+  EXPECT_FALSE(contains(old.err, "config")) << old.err;
 }

@@ -77,8 +77,10 @@ TEST(EvaluationTest, UniformLogitsGiveLn256) {
   EXPECT_EQ(toyCalls()[0].numTokens, 4);
   EXPECT_EQ(toyCalls()[1].numTokens, 4);
   EXPECT_EQ(toyCalls()[2].numTokens, 1);
-  for (const matc::test::ToyCall &call : toyCalls())
+  for (const matc::test::ToyCall &call : toyCalls()) {
     EXPECT_EQ(call.startPos, 0);
+    EXPECT_EQ(call.numLogits, call.numTokens); // every input is scored
+  }
 }
 
 // The toy (logit 1) predicts the sum of the window so far: bytes 1 1 2 4 8

@@ -44,20 +44,24 @@ TEST(ModelRunnerTest, CallsAdvanceThePositionAndKeepTheCache) {
   ToyRunner toy;
   ModelRunner &runner = *toy.runner;
   Diagnostics diags;
-  ASSERT_TRUE(runner.run({3, 4, 5}, diags)) << diags.str();
+  ASSERT_TRUE(runner.run({3, 4, 5}, diags, LogitRows::All)) << diags.str();
   EXPECT_EQ(runner.position(), 3);
   ASSERT_EQ(runner.logits().size(), 3u * 256);
+  EXPECT_EQ(runner.firstLogitRow(), 0);
+  EXPECT_EQ(runner.endLogitRow(), 3);
   // Row i predicts the sum of tokens 0..i.
   EXPECT_EQ(runner.logits()[0 * 256 + 3], 1.0f);
   EXPECT_EQ(runner.logits()[1 * 256 + 7], 1.0f);
   EXPECT_EQ(runner.logits()[2 * 256 + 12], 1.0f);
-  ASSERT_TRUE(runner.run({100}, diags));
+  ASSERT_TRUE(runner.run({100}, diags, LogitRows::Last));
   EXPECT_EQ(runner.lastRowLogits()[112], 1.0f); // the cache kept 3, 4, 5
   ASSERT_EQ(toyCalls().size(), 2u);
+  EXPECT_EQ(toyCalls()[0].numLogits, 3);
   EXPECT_EQ(toyCalls()[1].numTokens, 1);
   EXPECT_EQ(toyCalls()[1].startPos, 3);
+  EXPECT_EQ(toyCalls()[1].numLogits, 1);
   runner.reset();
-  ASSERT_TRUE(runner.run({9}, diags));
+  ASSERT_TRUE(runner.run({9}, diags, LogitRows::Last));
   EXPECT_EQ(toyCalls().back().startPos, 0);
   EXPECT_EQ(runner.lastRowLogits()[9], 1.0f);
 }
@@ -66,16 +70,21 @@ TEST(ModelRunnerTest, PreconditionsAreCheckedBeforeCalling) {
   ToyRunner toy;
   ModelRunner &runner = *toy.runner;
   Diagnostics diags;
-  EXPECT_FALSE(runner.run({}, diags));
-  EXPECT_FALSE(runner.run({1, 256}, diags));
-  EXPECT_TRUE(hasError(diags, {"token at position 1 is 256", "[0, 256)"}));
-  EXPECT_FALSE(runner.run({-1}, diags));
-  EXPECT_FALSE(
-      runner.run(std::vector<int32_t>(kToyMaxPositions + 1, 1), diags));
-  EXPECT_TRUE(hasError(diags, {"exceed the model's max_positions (16)"}));
+  for (LogitRows rows : {LogitRows::All, LogitRows::Last}) {
+    EXPECT_FALSE(runner.run({}, diags, rows));
+    EXPECT_TRUE(hasError(diags, {"at least one token"}));
+    EXPECT_FALSE(runner.run({1, 256}, diags, rows));
+    EXPECT_TRUE(hasError(diags, {"token at position 1 is 256", "[0, 256)"}));
+    EXPECT_FALSE(runner.run({-1}, diags, rows));
+    EXPECT_FALSE(runner.run(std::vector<int32_t>(kToyMaxPositions + 1, 1),
+                            diags, rows));
+    EXPECT_TRUE(hasError(diags, {"exceed the model's max_positions (16)"}));
+  }
   EXPECT_TRUE(toyCalls().empty());
-  ASSERT_TRUE(runner.run(std::vector<int32_t>(kToyMaxPositions, 1), diags));
-  EXPECT_FALSE(runner.run({1}, diags));
+  EXPECT_EQ(runner.lastRowLogits(), nullptr); // nothing has run
+  ASSERT_TRUE(runner.run(std::vector<int32_t>(kToyMaxPositions, 1), diags,
+                         LogitRows::All));
+  EXPECT_FALSE(runner.run({1}, diags, LogitRows::Last));
   EXPECT_TRUE(hasError(diags, {"positions 16..16"}));
   EXPECT_EQ(toyCalls().size(), 1u);
 }
@@ -85,16 +94,16 @@ TEST(ModelRunnerTest, WidthsArePassedOnEveryCall) {
   std::unique_ptr<ModelRunner> runner = toy.runner();
   Diagnostics diags;
   // The spec's default mix (XL) until another is set.
-  ASSERT_TRUE(runner->run({1, 2}, diags));
+  ASSERT_TRUE(runner->run({1, 2}, diags, LogitRows::All));
   ASSERT_TRUE(runner->setMix(
       *matc::spec::parseMix("S,skip", toy.manifest.spec, diags), diags))
       << diags.str();
   EXPECT_EQ(runner->position(), 0); // a new mix starts a new sequence
   EXPECT_EQ(runner->layerWidths(), (std::vector<int64_t>{2, -1}));
-  ASSERT_TRUE(runner->run({3}, diags));
+  ASSERT_TRUE(runner->run({3}, diags, LogitRows::Last));
   ASSERT_TRUE(runner->setMix(
       *matc::spec::parseMix("0,13", toy.manifest.spec, diags), diags));
-  ASSERT_TRUE(runner->run({4}, diags));
+  ASSERT_TRUE(runner->run({4}, diags, LogitRows::Last));
   ASSERT_EQ(toyCalls().size(), 3u);
   EXPECT_EQ(toyCalls()[0].layerWidths, (std::vector<int64_t>{16, 16}));
   EXPECT_EQ(toyCalls()[1].layerWidths, (std::vector<int64_t>{2, -1}));
@@ -107,7 +116,7 @@ TEST(ModelRunnerTest, StaticBinaryGetsItsOwnWidths) {
   matc::test::ToyModel toy("8,skip");
   std::unique_ptr<ModelRunner> runner = toy.runner();
   Diagnostics diags;
-  ASSERT_TRUE(runner->run({1}, diags));
+  ASSERT_TRUE(runner->run({1}, diags, LogitRows::Last));
   EXPECT_EQ(toyCalls().back().layerWidths, (std::vector<int64_t>{8, -1}));
 }
 
@@ -141,16 +150,66 @@ TEST(ModelRunnerTest, RewindForgetsLaterPositions) {
   matc::test::ToyModel toy;
   std::unique_ptr<ModelRunner> runner = toy.runner();
   Diagnostics diags;
-  ASSERT_TRUE(runner->run({1, 2, 3, 4, 5}, diags));
+  ASSERT_TRUE(runner->run({1, 2, 3, 4, 5}, diags, LogitRows::Last));
   runner->rewind(2);
   EXPECT_EQ(runner->position(), 2);
   runner->rewind(4); // never forward
   EXPECT_EQ(runner->position(), 2);
-  ASSERT_TRUE(runner->run({10, 20}, diags));
+  ASSERT_TRUE(runner->run({10, 20}, diags, LogitRows::All));
   EXPECT_EQ(toyCalls().back().startPos, 2);
   // Rows 0..1 kept (1, 2), rows 2..3 overwritten (10, 20).
   EXPECT_EQ(runner->rowLogits(0)[13], 1.0f);
   EXPECT_EQ(runner->lastRowLogits()[33], 1.0f);
+}
+
+// Last asks the forward function for one row and keeps exactly the last row
+// an All run of the same tokens makes, numbered as there; the cache and the
+// position advance the same either way.
+TEST(ModelRunnerTest, LastKeepsTheLastRowOfAll) {
+  matc::test::ToyModel toy;
+  std::unique_ptr<ModelRunner> all = toy.runner();
+  std::unique_ptr<ModelRunner> last = toy.runner();
+  Diagnostics diags;
+  const int64_t vocab = 256;
+  std::vector<int32_t> sequence;
+  for (const std::vector<int32_t> &tokens :
+       {std::vector<int32_t>{7}, std::vector<int32_t>{1, 2, 3, 4},
+        std::vector<int32_t>{200, 100, 50}}) {
+    SCOPED_TRACE("tokens from position " + std::to_string(all->position()));
+    int64_t count = static_cast<int64_t>(tokens.size());
+    ASSERT_TRUE(all->run(tokens, diags, LogitRows::All)) << diags.str();
+    EXPECT_EQ(toyCalls().back().numLogits, count);
+    ASSERT_TRUE(last->run(tokens, diags, LogitRows::Last)) << diags.str();
+    EXPECT_EQ(toyCalls().back().numTokens, count);
+    EXPECT_EQ(toyCalls().back().numLogits, 1);
+    EXPECT_EQ(last->position(), all->position());
+
+    ASSERT_EQ(all->logits().size(), static_cast<std::size_t>(count * vocab));
+    ASSERT_EQ(last->logits().size(), static_cast<std::size_t>(vocab));
+    EXPECT_EQ(last->firstLogitRow(), count - 1);
+    EXPECT_EQ(last->endLogitRow(), count);
+    std::vector<float> expected(all->rowLogits(count - 1),
+                                all->rowLogits(count - 1) + vocab);
+    EXPECT_EQ(std::vector<float>(all->lastRowLogits(),
+                                 all->lastRowLogits() + vocab),
+              expected);
+    EXPECT_EQ(std::vector<float>(last->lastRowLogits(),
+                                 last->lastRowLogits() + vocab),
+              expected);
+    EXPECT_EQ(last->rowLogits(count - 1), last->lastRowLogits());
+    EXPECT_EQ(last->logits(), expected);
+    // The toy's row is one-hot at the prediction after the whole sequence.
+    sequence.insert(sequence.end(), tokens.begin(), tokens.end());
+    std::vector<float> oneHot(vocab, 0.0f);
+    oneHot[static_cast<std::size_t>(toyPrediction(sequence))] = 1.0f;
+    EXPECT_EQ(expected, oneHot);
+    // Rows before the last were not asked for.
+    for (int64_t row = 0; row < count - 1; ++row)
+      EXPECT_EQ(last->rowLogits(row), nullptr) << "row " << row;
+    EXPECT_EQ(last->rowLogits(count), nullptr);
+    EXPECT_EQ(all->rowLogits(count), nullptr);
+    EXPECT_EQ(all->rowLogits(-1), nullptr);
+  }
 }
 
 TEST(GenerationTest, PrefillOnceThenOneDecodeCallPerToken) {
@@ -178,9 +237,11 @@ TEST(GenerationTest, PrefillOnceThenOneDecodeCallPerToken) {
   ASSERT_EQ(toyCalls().size(), 4u);
   EXPECT_EQ(toyCalls()[0].numTokens, 3);
   EXPECT_EQ(toyCalls()[0].startPos, 0);
+  EXPECT_EQ(toyCalls()[0].numLogits, 1); // the prefill samples from one row
   for (int i = 1; i < 4; ++i) {
     EXPECT_EQ(toyCalls()[i].numTokens, 1);
     EXPECT_EQ(toyCalls()[i].startPos, 2 + i);
+    EXPECT_EQ(toyCalls()[i].numLogits, 1);
   }
 }
 
@@ -242,6 +303,8 @@ TEST(BenchmarkTest, OnePrefillAndNewTokensDecodeCallsAreTimed) {
   ASSERT_EQ(toyCalls().size(), 1u + 4 + 1 + 5);
   EXPECT_EQ(toyCalls()[5].numTokens, 6);
   EXPECT_EQ(toyCalls()[5].startPos, 0);
+  for (const matc::test::ToyCall &call : toyCalls())
+    EXPECT_EQ(call.numLogits, 1); // prefill and decode sample one row each
   EXPECT_EQ(toyCalls().back().startPos, 10);
   EXPECT_EQ(result.promptLength, 6);
   EXPECT_EQ(result.newTokens, 5);

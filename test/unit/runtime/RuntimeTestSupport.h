@@ -6,6 +6,7 @@
 // bookkeeping (KV cache positions, sampling, the command line) is tested
 // without a compiler.
 
+#include "matc/abi/ModelAbi.h"
 #include "matc/spec/Diagnostics.h"
 #include "matc/spec/Mix.h"
 #include "matc/spec/ModelSpec.h"
@@ -22,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,7 +44,7 @@ inline nlohmann::ordered_json toyConfig(int64_t vocab = 256) {
           {"max_position_embeddings", kToyMaxPositions}};
 }
 
-// The kv_cache layers of a toy binary: both layers when elastic, else the
+// The cache layers of a toy binary: both layers when elastic, else the
 // layers `mix` keeps (a mix that does not parse gets 2, for tests of
 // manifests that are broken otherwise).
 inline int64_t toyCacheLayers(const std::string &mix) {
@@ -61,12 +63,16 @@ inline int64_t toyCacheLayers(const std::string &mix) {
   return kept;
 }
 
-// The toy forward reads two weights: the embedding and the final norm.
+// The toy forward reads two weights: the embedding and the final norm. Its
+// buffers are shaped as the compiler shapes them: K [layers, positions,
+// kv_heads, head_dim], V positions innermost; the toy itself only relies on
+// each cache holding kToyMaxPositions x 4 floats for layer 0.
 inline nlohmann::ordered_json toyManifestJson(const std::string &mix = "16,16",
                                               const std::string &dtype = "F32",
                                               int64_t vocab = 256) {
+  int64_t layers = toyCacheLayers(mix);
   nlohmann::ordered_json manifest = {
-      {"matc_abi", matrt::kModelAbiVersion},
+      {"matc_abi", abi::kVersion},
       {"config", toyConfig(vocab)},
       {"mix", mix},
       {"elastic", mix == "elastic"},
@@ -74,11 +80,15 @@ inline nlohmann::ordered_json toyManifestJson(const std::string &mix = "16,16",
       {"weights",
        {{{"name", "model.embed_tokens.weight"}, {"shape", {vocab, kToyHidden}}},
         {{"name", "model.norm.weight"}, {"shape", {kToyHidden}}}}},
-      {"kv_cache",
-       {{"layers", toyCacheLayers(mix)},
-        {"max_positions", kToyMaxPositions},
-        {"kv_heads", 1},
-        {"head_dim", 4}}},
+      {"buffers",
+       {{"tokens", {{"dtype", "i32"}, {"shape", {kToyMaxPositions}}}},
+        {"logits",
+         {{"dtype", "f32"}, {"shape", {kToyMaxPositions, vocab}}}},
+        {"k_cache",
+         {{"dtype", "f32"}, {"shape", {layers, kToyMaxPositions, 1, 4}}}},
+        {"v_cache",
+         {{"dtype", "f32"}, {"shape", {layers, 1, 4, kToyMaxPositions}}}},
+        {"layer_widths", {{"dtype", "i64"}, {"shape", {2}}}}}},
       {"vocab_size", vocab},
       {"max_positions", kToyMaxPositions}};
   return manifest;
@@ -94,6 +104,7 @@ inline std::string toyManifest(const std::string &mix = "16,16",
 struct ToyCall {
   int64_t numTokens;
   int64_t startPos;
+  int64_t numLogits;
   std::vector<int64_t> layerWidths;
 };
 inline std::vector<ToyCall> &toyCalls() {
@@ -140,17 +151,22 @@ inline int64_t toyMixError(const std::vector<int64_t> &layerWidths,
 // 0..p + embed[token][0] + toyMixError(widths, p)) mod vocab and 0
 // elsewhere: the prediction depends on the whole cached history, so decoding
 // is only right if the runtime keeps the cache between calls and passes the
-// right start_pos, and on the widths of this very call.
-inline void toyForward(int64_t numTokens, int64_t startPos,
+// right start_pos, and on the widths of this very call. As the ABI says,
+// only the rows of the last numLogits tokens are written, as
+// logits[numLogits][vocab].
+inline void toyForward(int64_t numTokens, int64_t startPos, int64_t numLogits,
                        const int32_t *tokens, float *logits, float *kCache,
-                       float *vCache, void *const *weights,
-                       const int64_t *layerWidths) {
+                       float *vCache, const int64_t *layerWidths,
+                       void *const *weights) {
   std::vector<int64_t> widths(layerWidths, layerWidths + 2);
-  toyCalls().push_back({numTokens, startPos, widths});
+  toyCalls().push_back({numTokens, startPos, numLogits, widths});
   int64_t vocab = toyVocab();
   const int64_t rowFloats = 1 * 4; // kv_heads * head_dim
-  if (numTokens < 1 || startPos + numTokens > kToyMaxPositions)
+  if (numTokens < 1 || startPos + numTokens > kToyMaxPositions ||
+      numLogits < 1 || numLogits > numTokens) {
     toyPreconditionViolated() = true;
+    return;
+  }
   for (int64_t width : widths)
     if (width < -1 || width > 16)
       toyPreconditionViolated() = true;
@@ -168,10 +184,14 @@ inline void toyForward(int64_t numTokens, int64_t startPos,
                   toyMixError(widths, position);
     for (int64_t p = 0; p <= position; ++p)
       sum += static_cast<int64_t>(kCache[p * rowFloats]);
+    int64_t row = i - (numTokens - numLogits);
+    if (row < 0)
+      continue;
     for (int64_t v = 0; v < vocab; ++v)
-      logits[i * vocab + v] = v == sum % vocab ? norm[0] : 0.0f;
+      logits[row * vocab + v] = v == sum % vocab ? norm[0] : 0.0f;
   }
 }
+static_assert(std::is_same_v<decltype(&toyForward), abi::ForwardFn>);
 
 // The toy's greedy next token after `sequence` (zero embedding), under the
 // full mix or the one `layerWidths` gives.

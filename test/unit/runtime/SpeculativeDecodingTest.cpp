@@ -118,18 +118,25 @@ TEST(SpeculativeDecodingTest, CallsVerifyAllDraftsAtOnce) {
   const std::vector<int64_t> full = {16, 16}, small = {2, 2};
   // Prefill: main, then draft, both over the prompt.
   ASSERT_GE(toyCalls().size(), 6u);
+  // Main samples the first token from its last row; the draft's prefill
+  // logits are not used, so it asks for the fewest.
   EXPECT_EQ(toyCalls()[0].numTokens, 2);
+  EXPECT_EQ(toyCalls()[0].numLogits, 1);
   EXPECT_EQ(toyCalls()[0].layerWidths, full);
   EXPECT_EQ(toyCalls()[1].numTokens, 2);
+  EXPECT_EQ(toyCalls()[1].numLogits, 1);
   EXPECT_EQ(toyCalls()[1].layerWidths, small);
   // Round 1: three single-token draft calls, then main runs the last
   // accepted token and the three drafts in one call at position 2.
   for (int i = 2; i < 5; ++i) {
     EXPECT_EQ(toyCalls()[i].numTokens, 1);
     EXPECT_EQ(toyCalls()[i].startPos, i);
+    EXPECT_EQ(toyCalls()[i].numLogits, 1);
     EXPECT_EQ(toyCalls()[i].layerWidths, small);
   }
+  // Verification needs a row per draft and the bonus row.
   EXPECT_EQ(toyCalls()[5].numTokens, 4);
+  EXPECT_EQ(toyCalls()[5].numLogits, 4);
   EXPECT_EQ(toyCalls()[5].startPos, 2);
   EXPECT_EQ(toyCalls()[5].layerWidths, full);
   // No call of either runner runs past the context.
