@@ -25,7 +25,8 @@ void addBufferization(OpPassManager &pm) {
                   "one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map},"
                   "canonicalize,"
-                  "buffer-deallocation-pipeline");
+                  "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
+                  "convert-bufferization-to-memref");
 }
 
 /// The kernels, shaped by the target.

@@ -143,6 +143,11 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
   auto ptr = LLVM::LLVMPointerType::get(context);
   auto i64 = IntegerType::get(context, 64);
   impl.setLinkage(LLVM::Linkage::Internal);
+  // The names served the ABI; LLVM has no use for them.
+  for (unsigned i = 0; i < impl.getNumArguments(); ++i) {
+    impl.removeArgAttr(i, matformer::kAbiArgAttrName);
+    impl.removeArgAttr(i, matformer::kWeightAttrName);
+  }
 
   // The C signature of abi::kForwardArgs: i64 for an index, ptr otherwise.
   SmallVector<Type> parameters;
