@@ -6,10 +6,11 @@ include "mlir/Pass/PassBase.td"
 def SpecializeMix : Pass<"matformer-specialize-mix", "mlir::ModuleOp"> {
   let summary = "Fix every layer's FFN width from a Mix'n'Match choice";
   let description = [{
-    Applies a MIX (DESIGN.md section 3): every `nested_ffn` gets a static
-    width; width `0` removes the FFN and its residual add; `skip` removes the
-    whole `decoder_layer`. Records the choice as the module attribute
-    `matformer.mix` and canonicalizes, so dead norms and weights reads go.
+    Applies a MIX (docs/REFERENCE.md, Mix'n'Match syntax): every
+    `nested_ffn` gets a static width; width `0` removes the FFN and its
+    residual add; `skip` removes the whole `decoder_layer`. Records the
+    choice as the module attribute `matformer.mix` and canonicalizes, so dead
+    norms and weights reads go.
     Without `mix`, the module's `matformer.default_mix` applies, then `XL`.
   }];
   let options = [
