@@ -2,8 +2,8 @@
 //
 // Expresses a Mix'n'Match choice as plain weights instead of loop bounds, so
 // the tests can check the reference's handling of widths and skipped layers
-// against an independent construction (DESIGN.md section 4: "any
-// Mix'n'Match submodel equals that Llama with the unused FFN neurons
+// against an independent construction (docs/REFERENCE.md, Checkpoints:
+// "any Mix'n'Match submodel equals that Llama with the unused FFN neurons
 // zeroed").
 //
 //===----------------------------------------------------------------------===//

@@ -1,6 +1,7 @@
 //===- ReferenceModel.cpp - Double-precision MatFormer reference ----------===//
 //
-// Hugging Face Llama numerics (DESIGN.md section 4), evaluated in double:
+// Hugging Face Llama numerics (docs/REFERENCE.md, Numerics), evaluated in
+// double:
 //
 //   h = embed[tokens]
 //   for each layer not skipped:

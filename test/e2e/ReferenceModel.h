@@ -1,8 +1,8 @@
 //===- ReferenceModel.h - Double-precision MatFormer reference ------------===//
 //
 // The independent numerical reference the end-to-end tests judge compiled
-// programs against (DESIGN.md sections 4 and 7): a Hugging Face Llama forward
-// pass of one Mix'n'Match submodel, written as plain loops in double
+// programs against (docs/REFERENCE.md, Numerics): a Hugging Face Llama
+// forward pass of one Mix'n'Match submodel, written as plain loops in double
 // precision for clarity, not speed. It shares nothing with the compiler but
 // the spec library (spec, MIX and safetensors header parsing).
 //

@@ -1,4 +1,5 @@
-// The same universal model under every MIX form of DESIGN.md section 3.
+// The same universal model under every MIX form of docs/REFERENCE.md,
+// Mix'n'Match syntax.
 // RUN: matc-opt %S/Inputs/universal-3layer.mlir --matformer-specialize-mix="mix=XL" | FileCheck %s --check-prefix=XL
 // RUN: matc-opt %S/Inputs/universal-3layer.mlir --matformer-specialize-mix="mix=S,M,L" | FileCheck %s --check-prefix=NAMES
 // RUN: matc-opt %S/Inputs/universal-3layer.mlir --matformer-specialize-mix="mix=g0,g3,g1" | FileCheck %s --check-prefix=GK

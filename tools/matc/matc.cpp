@@ -41,10 +41,11 @@ cl::opt<std::string> dtypeName("dtype", cl::desc("Weight dtype: f32 or bf16"),
 cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
                        cl::sub(initCommand));
 
-cl::opt<std::string> mix("mix",
-                         cl::desc("Mix'n'Match choice (DESIGN.md section 3)"),
-                         cl::value_desc("MIX"), cl::sub(compileCommand),
-                         cl::sub(extractCommand));
+cl::opt<std::string>
+    mix("mix",
+        cl::desc("Mix'n'Match choice (docs/REFERENCE.md, Mix'n'Match syntax)"),
+        cl::value_desc("MIX"), cl::sub(compileCommand),
+        cl::sub(extractCommand));
 cl::opt<bool> elastic("elastic", cl::desc("One binary for every MIX"),
                       cl::sub(compileCommand));
 cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),

@@ -9,7 +9,7 @@
 
 namespace matrt {
 
-// Exit statuses of the compiled program (DESIGN.md section 5).
+// Exit statuses of the compiled program (docs/REFERENCE.md, Command line).
 enum ExitStatus : int {
   kExitSuccess = 0,
   kExitUserError = 1, // bad input: files, tokens, mix; the message names it

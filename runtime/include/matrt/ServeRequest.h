@@ -16,9 +16,10 @@ namespace matrt {
 //    "max_new_tokens": n, "temperature": t, "top_k": k, "seed": s,
 //    "draft_mix": MIX, "draft_tokens": k}
 // where only `prompt` or `tokens` (exactly one) is required. A MIX is MIX
-// text (DESIGN.md section 3) or a MatFormer Lab JSON object. A member set to
-// null counts as absent. An unknown member is ignored with a warning in the
-// reply, so clients written for a later version still get answers.
+// text (docs/REFERENCE.md, Mix'n'Match syntax) or a MatFormer Lab JSON
+// object. A member set to null counts as absent. An unknown member is ignored
+// with a warning in the reply, so clients written for a later version still
+// get answers.
 struct ServeRequest {
   // The "id" member as JSON text, echoed in the reply; empty when absent.
   std::string idJson;

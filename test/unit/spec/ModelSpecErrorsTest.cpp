@@ -1,5 +1,5 @@
 // Every malformed spec gets an error that names the field and what was
-// expected (DESIGN.md sections 2 and 7).
+// expected (docs/REFERENCE.md, Model spec).
 #include "matc/spec/ModelSpec.h"
 
 #include "SpecTestSupport.h"

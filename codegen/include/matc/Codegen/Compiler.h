@@ -27,7 +27,8 @@ enum class Target { Cpu, Cuda };
 struct CompileOptions {
   std::string specPath;
   std::string outputPath;
-  /// A MIX (DESIGN.md section 3); unset means the spec's `matformer.mix`.
+  /// A MIX (docs/REFERENCE.md, Mix'n'Match syntax); unset means the spec's
+  /// `matformer.mix`.
   std::optional<std::string> mix;
   /// Keep widths as run-time values: one binary for every MIX.
   bool elastic = false;

@@ -16,7 +16,8 @@ def SpecializeMix : Pass<"matformer-specialize-mix", "mlir::ModuleOp"> {
     may hold several submodels (say `@forward_S` and `@forward_XL`).
 
     The pass reads attributes only: MIX text (`S,M,L`, `@mix.json`, ...) is
-    parsed once, by the driver (spec/Mix.h), which also warns about widths
+    parsed once, by the driver (spec/Mix.h; docs/REFERENCE.md, Mix'n'Match
+    syntax), which also warns about widths
     that are not trained granularities.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];

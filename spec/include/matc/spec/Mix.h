@@ -27,9 +27,9 @@ inline bool operator!=(const LayerChoice &a, const LayerChoice &b) {
 // One choice per layer of the spec, skipped layers included.
 using Mix = std::vector<LayerChoice>;
 
-// Resolves MIX text (DESIGN.md section 3): one token for all layers, a comma
-// list with one token per layer, `@file.json`, or inline MatFormer Lab JSON
-// `{"ffn_hidden_dims": [...], "layers_to_skip": [...]}`.
+// Resolves MIX text (docs/REFERENCE.md, Mix'n'Match syntax): one token for
+// all layers, a comma list with one token per layer, `@file.json`, or inline
+// MatFormer Lab JSON `{"ffn_hidden_dims": [...], "layers_to_skip": [...]}`.
 // `granularities` may be empty (unknown); `layerMaxWidth` gives each layer's
 // largest valid width (d_ff everywhere for a universal model).
 std::optional<Mix> parseMix(const std::string &mixText, int64_t numLayers,

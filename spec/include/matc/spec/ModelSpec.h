@@ -22,7 +22,7 @@ struct SamplingSpec {
   std::vector<double> probabilities; // one per granularity when !all
 };
 
-// A validated model spec (DESIGN.md section 2). Field names follow
+// A validated model spec (docs/REFERENCE.md, Model spec). Field names follow
 // Hugging Face's LlamaConfig.
 struct ModelSpec {
   std::string architecture = "decoder";

@@ -55,9 +55,10 @@ std::optional<SafetensorsHeader> parseSafetensorsHeader(const uint8_t *fileData,
 std::optional<SafetensorsHeader> loadSafetensorsHeader(const std::string &path,
                                                        Diagnostics &diags);
 
-// The tensors a checkpoint for `spec` holds (DESIGN.md section 4): Hugging
-// Face Llama names, weights [out, in]; no lm_head when embeddings are tied;
-// per-layer FFN widths for a sliced spec, and no mlp tensors at width 0.
+// The tensors a checkpoint for `spec` holds (docs/REFERENCE.md,
+// Checkpoints): Hugging Face Llama names, weights [out, in]; no lm_head when
+// embeddings are tied; per-layer FFN widths for a sliced spec, and no mlp
+// tensors at width 0.
 struct ExpectedTensor {
   std::string name;
   std::vector<int64_t> shape;

@@ -3,12 +3,13 @@
 
   check_bench.py FILE --prompt-len N --new-tokens N [--smaller-than OTHER]
 
-FILE must hold exactly one line, a JSON object with the keys of DESIGN.md
-section 5 (mix, prompt_len, new_tokens, prefill_tok_s, decode_tok_s,
-flops_per_token, weight_bytes), prompt_len and new_tokens as requested, the
-rates and the counts positive finite numbers, and the rates consistent with
-the timings the runtime also prints (prefill_tok_s * prefill_s = prompt_len,
-decode_tok_s * decode_s = new_tokens, within 1e-4 for the printed digits).
+FILE must hold exactly one line, a JSON object with the keys of `bench` in
+docs/REFERENCE.md, Command line (mix, prompt_len, new_tokens, prefill_tok_s,
+decode_tok_s, flops_per_token, weight_bytes), prompt_len and new_tokens as
+requested, the rates and the counts positive finite numbers, and the rates
+consistent with the timings the runtime also prints (prefill_tok_s *
+prefill_s = prompt_len, decode_tok_s * decode_s = new_tokens, within 1e-4
+for the printed digits).
 --smaller-than OTHER: this run's flops_per_token and weight_bytes are both
 below OTHER's (another bench line, e.g. of a larger mix). Speeds are not
 judged beyond > 0. Prints OK, or the first problem and exits 1.
