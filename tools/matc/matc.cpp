@@ -20,59 +20,70 @@ using namespace llvm;
 namespace {
 enum ExitCode { kOk = 0, kUserError = 1, kUsageError = 2 };
 
+// matc's own flags. --help lists only these (and --help/--version): the
+// LLVM libraries register hundreds of back-end options that stay accepted
+// but hidden (--help-hidden lists everything).
+cl::OptionCategory matcCategory("matc options");
+
 cl::SubCommand initCommand("init", "Write deterministic random weights for a spec");
 cl::SubCommand compileCommand("compile", "Compile a model spec and a Mix'n'Match choice");
 cl::SubCommand extractCommand("extract", "Slice a Mix'n'Match submodel out of a checkpoint");
 
 cl::opt<std::string> specPath(cl::Positional, cl::Required,
                               cl::desc("<spec.json>"), cl::sub(initCommand),
-                              cl::sub(compileCommand), cl::sub(extractCommand));
+                              cl::sub(compileCommand), cl::sub(extractCommand),
+                              cl::cat(matcCategory));
 cl::opt<std::string> extractWeights(cl::Positional, cl::Required,
                                     cl::desc("<weights.safetensors>"),
-                                    cl::sub(extractCommand));
+                                    cl::sub(extractCommand),
+                                    cl::cat(matcCategory));
 cl::opt<std::string> outputPath("o", cl::Required,
                                 cl::desc("Output file (extract: folder)"),
                                 cl::value_desc("path"), cl::sub(initCommand),
-                                cl::sub(compileCommand), cl::sub(extractCommand));
+                                cl::sub(compileCommand),
+                                cl::sub(extractCommand), cl::cat(matcCategory));
 cl::opt<std::string> dtypeName("dtype", cl::desc("Weight dtype: f32 or bf16"),
                                cl::init("f32"), cl::sub(initCommand),
-                               cl::sub(compileCommand));
+                               cl::sub(compileCommand), cl::cat(matcCategory));
 
 cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
-                       cl::sub(initCommand));
+                       cl::sub(initCommand), cl::cat(matcCategory));
 
 cl::opt<std::string>
     mix("mix",
         cl::desc("Mix'n'Match choice (docs/REFERENCE.md, Mix'n'Match syntax)"),
         cl::value_desc("MIX"), cl::sub(compileCommand),
-        cl::sub(extractCommand));
+        cl::sub(extractCommand), cl::cat(matcCategory));
 cl::opt<bool> elastic("elastic", cl::desc("One binary for every MIX"),
-                      cl::sub(compileCommand));
+                      cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
-                                cl::init("cpu"), cl::sub(compileCommand));
+                                cl::init("cpu"), cl::sub(compileCommand),
+                                cl::cat(matcCategory));
 cl::opt<std::string> cudaArch("cuda-arch", cl::desc("GPU architecture"),
-                              cl::init("sm_90"), cl::sub(compileCommand));
+                              cl::init("sm_90"), cl::sub(compileCommand),
+                              cl::cat(matcCategory));
 cl::opt<std::string> emitName("emit",
                               cl::desc("exe, lib, obj, mlir, linalg, llvm or ptx"),
-                              cl::init("exe"), cl::sub(compileCommand));
+                              cl::init("exe"), cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<bool> train("train", cl::desc("Add the train subcommand"),
-                    cl::sub(compileCommand));
+                    cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<std::string> cpuName("cpu",
                              cl::desc("CPU to generate code for (LLVM names: "
                                       "znver3, x86-64-v3, x86-64-v4, ...); "
                                       "default: this machine"),
-                             cl::value_desc("name"), cl::sub(compileCommand));
+                             cl::value_desc("name"), cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<bool> timing("timing",
                      cl::desc("Print the time of each compilation stage"),
-                     cl::sub(compileCommand));
+                     cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<bool> mlirTiming("mlir-timing",
                          cl::desc("Print the time of each stage and pass"),
-                         cl::sub(compileCommand));
+                         cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<bool> printIrAfterAll("mlir-print-ir-after-all",
                               cl::desc("Print the IR after every pass"),
-                              cl::sub(compileCommand));
+                              cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<unsigned> optLevel("O", cl::Prefix, cl::desc("Optimization level 0-3"),
-                           cl::init(2), cl::sub(compileCommand));
+                           cl::init(2), cl::sub(compileCommand),
+                           cl::cat(matcCategory));
 
 int usageError(const Twine &message) {
   errs() << "matc: " << message << "\n";
@@ -179,6 +190,9 @@ int main(int argc, char **argv) {
   std::vector<const char *> argPointers;
   for (const std::string &arg : args)
     argPointers.push_back(arg.c_str());
+  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(), &initCommand,
+                              &compileCommand, &extractCommand})
+    cl::HideUnrelatedOptions(matcCategory, *sub);
   std::string parseErrors;
   raw_string_ostream parseErrorStream(parseErrors);
   if (!cl::ParseCommandLineOptions(
