@@ -1,13 +1,15 @@
 // RUN: matc-opt %S/Inputs/universal-3layer.mlir --matformer-verify-nesting | FileCheck %s
-// RUN: matc-opt %S/Inputs/universal-3layer.mlir --matformer-specialize-mix="mix=S,skip,9" --matformer-verify-nesting 2>&1 | FileCheck %s --check-prefix=WARN --implicit-check-not=warning:
-// RUN: not matc-opt %S/Inputs/universal-3layer.mlir --matformer-specialize-mix="mix=S,skip,9" --matformer-verify-nesting="require-trained-widths" 2>&1 | FileCheck %s --check-prefix=STRICT
+// RUN: sed 's/-> tensor<?x16xf32> {/-> tensor<?x16xf32> attributes {matformer.mix = #matformer.mix<[2, skip, 9]>} {/' %S/Inputs/universal-3layer.mlir | matc-opt --matformer-specialize-mix --matformer-verify-nesting 2>&1 | FileCheck %s --check-prefix=WARN --implicit-check-not=warning:
+// RUN: sed 's/-> tensor<?x16xf32> {/-> tensor<?x16xf32> attributes {matformer.mix = #matformer.mix<[2, skip, 9]>} {/' %S/Inputs/universal-3layer.mlir | not matc-opt --matformer-specialize-mix --matformer-verify-nesting="require-trained-widths" 2>&1 | FileCheck %s --check-prefix=STRICT
 // RUN: matc-opt %s -split-input-file -verify-diagnostics --matformer-verify-nesting
 
 // A well-formed universal model passes unchanged.
 // CHECK: matformer.decoder_layer 2
 
-// The MIX parser warns once about the untrained width; the check stays quiet.
-// WARN: warning: mix token 2 ('9'): width 9 is not a trained granularity
+// The driver's MIX parser warns about the untrained width (test/importer);
+// specialization and the check stay quiet.
+// WARN: matformer.decoder_layer 2
+// WARN: nested_ffn {{.*}} width 9 :
 // STRICT: error: 'matformer.nested_ffn' op width 9 is not a trained granularity
 
 func.func @layers_out_of_order(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
@@ -68,8 +70,9 @@ func.func @granularities_differ(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %d: t
 
 // -----
 
-module attributes {matformer.mix = #matformer.mix<[8, skip]>} {
-  func.func @mix_disagrees(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %d: tensor<8x16xf32>) -> tensor<?x8xf32> {
+module {
+  func.func @mix_disagrees(%x: tensor<?x8xf32>, %g: tensor<16x8xf32>, %d: tensor<8x16xf32>) -> tensor<?x8xf32>
+      attributes {matformer.mix = #matformer.mix<[8, skip]>} {
     %a = matformer.decoder_layer 0 (%x) : tensor<?x8xf32> {
     ^bb0(%y: tensor<?x8xf32>):
       // expected-error @+1 {{runs at width 4, expected 8 from matformer.mix}}
@@ -83,4 +86,20 @@ module attributes {matformer.mix = #matformer.mix<[8, skip]>} {
     }
     return %b : tensor<?x8xf32>
   }
+}
+
+// -----
+
+// Weights passed as arguments are checked by their matformer.weight names.
+func.func @argument_weights(%x: tensor<?x8xf32>,
+    %g: tensor<16x8xf32> {matformer.weight = "model.layers.0.mlp.gate_proj.weight"},
+    %u: tensor<16x8xf32> {matformer.weight = "model.layers.1.mlp.up_proj.weight"},
+    %d: tensor<8x16xf32> {matformer.weight = "model.layers.0.mlp.down_proj.weight"}) -> tensor<?x8xf32> {
+  %a = matformer.decoder_layer 0 (%x) : tensor<?x8xf32> {
+  ^bb0(%y: tensor<?x8xf32>):
+    // expected-error @+1 {{in layer 0 reads 'model.layers.1.mlp.up_proj.weight' as its up_proj, expected 'model.layers.0.mlp.up_proj.weight'}}
+    %f = matformer.nested_ffn %y, %g, %u, %d act silu width 8 : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+    matformer.yield %f : tensor<?x8xf32>
+  }
+  return %a : tensor<?x8xf32>
 }

@@ -1,5 +1,5 @@
 // A universal MatFormer: 3 layers, d_ff 16, granularities 2/4/8/16.
-module attributes {matformer.default_mix = "S,M,XL", matformer.max_positions = 32 : i64} {
+module attributes {matformer.max_positions = 32 : i64} {
   matformer.weight @"model.embed_tokens.weight" : tensor<16x8xf32>
   matformer.weight @"model.layers.0.input_layernorm.weight" : tensor<8xf32>
   matformer.weight @"model.layers.0.self_attn.q_proj.weight" : tensor<8x8xf32>
