@@ -280,6 +280,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     std::string text;
     llvm::raw_string_ostream os(text);
     module->print(os);
+    os << "\n";
     return writeOutput(text);
   };
 
