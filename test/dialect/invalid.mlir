@@ -226,3 +226,93 @@ func.func @attention_cache_positions(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %
       : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x8xf32>
   return
 }
+
+// -----
+
+func.func @embed_element_type(%t: tensor<?xi32>, %table: tensor<256x64xbf16>) {
+  // expected-error @+1 {{result element type must be f32 or the table's 'bf16'}}
+  %h = matformer.embed %t, %table : tensor<?xi32>, tensor<256x64xbf16> -> tensor<?x64xf16>
+  return
+}
+
+// -----
+
+func.func @attention_rope_theta(%x: tensor<?x64xf32>, %q: tensor<64x64xf32>, %kv: tensor<32x64xf32>) {
+  // expected-error @+1 {{rope_theta must be positive}}
+  %a = matformer.attention %x, q %q, k %kv, v %kv, o %q heads(4, 2) head_dim(16) rope_theta(0.0) : tensor<?x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @attention_o_weight(%x: tensor<?x64xf32>, %q: tensor<64x64xf32>, %kv: tensor<32x64xf32>, %o: tensor<64x32xf32>) {
+  // expected-error @+1 {{o weight must have shape [64, 64], got [64, 32]}}
+  %a = matformer.attention %x, q %q, k %kv, v %kv, o %o heads(4, 2) head_dim(16) rope_theta(1.0e4) : tensor<?x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x32xf32>
+  return
+}
+
+// -----
+
+func.func @attention_weight_rank(%x: tensor<?x64xf32>, %q: tensor<4096xf32>, %kv: tensor<32x64xf32>, %o: tensor<64x64xf32>) {
+  // expected-error @+1 {{q weight must have rank 2 [64, 64], got 'tensor<4096xf32>'}}
+  %a = matformer.attention %x, q %q, k %kv, v %kv, o %o heads(4, 2) head_dim(16) rope_theta(1.0e4) : tensor<?x64xf32>, tensor<4096xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>
+  return
+}
+
+// -----
+
+// The cache operands come as a group in the custom form; the generic form
+// can leave one out.
+func.func @attention_half_cache(%x: tensor<?x64xf32>, %q: tensor<64x64xf32>, %kv: tensor<32x64xf32>, %k: memref<16x2x16xf32>, %s: index) {
+  // expected-error @+1 {{kv_cache needs both caches and a start position}}
+  %a = "matformer.attention"(%x, %q, %kv, %kv, %q, %k, %s) {operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 1>, num_heads = 4 : i64, num_kv_heads = 2 : i64, head_dim = 16 : i64, rope_theta = 1.0e4 : f64} : (tensor<?x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>, tensor<64x64xf32>, memref<16x2x16xf32>, index) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_dynamic_gate(%x: tensor<?x64xf32>, %g: tensor<?x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{gate weight must be a static [d_ff, hidden] tensor, got 'tensor<?x64xf32>'}}
+  %f = matformer.nested_ffn %x, %g, %g, %d act silu : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_up_weight(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %u: tensor<64x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{up weight must have shape [128, 64], got [64, 64]}}
+  %f = matformer.nested_ffn %x, %g, %u, %d act silu : tensor<?x64xf32>, tensor<128x64xf32>, tensor<64x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @ffn_two_widths(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>, %w: index) {
+  // expected-error @+1 {{has both a static and a dynamic width}}
+  %f = matformer.nested_ffn %x, %g, %g, %d act silu width 64 runtime_width %w : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @zero_granularity(%x: tensor<?x64xf32>, %g: tensor<128x64xf32>, %d: tensor<64x128xf32>) {
+  // expected-error @+1 {{granularity 0 is 0, expected a positive width}}
+  %f = matformer.nested_ffn %x, %g, %g, %d act silu granularities <[0, 128]> : tensor<?x64xf32>, tensor<128x64xf32>, tensor<128x64xf32>, tensor<64x128xf32>
+  return
+}
+
+// -----
+
+func.func @lm_head_weight(%x: tensor<?x64xf32>, %w: tensor<256x32xf32>) {
+  // expected-error @+1 {{weight must have shape [?, 64], got [256, 32]}}
+  %l = matformer.lm_head %x, %w : tensor<?x64xf32>, tensor<256x32xf32> -> tensor<?x256xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_rank(%x: tensor<?x8x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{input must be a rank-2 [tokens, features] tensor, got 'tensor<?x8x8xf32>'}}
+  %n = matformer.rms_norm %x, %w eps(1.0e-5) : tensor<?x8x8xf32>, tensor<8xf32>
+  return
+}
