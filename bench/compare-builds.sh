@@ -18,7 +18,7 @@ out=out/compare-builds
 mkdir -p "$out"
 name=$(basename "$spec" .json)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-echo "{\"cpu\": \"$cpu\", \"cores\": $(nproc), \"spec\": \"$spec\"}"
+echo "{\"cpu\": \"$cpu\", \"cores\": $(nproc), \"spec\": \"$spec\", \"prompt_len\": $prompt_len, \"new_tokens\": $new_tokens, \"load\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 
 weights="$out/$name.safetensors"
 [ -f "$weights" ] || "$after" init "$spec" -o "$weights" --seed 0
@@ -28,7 +28,7 @@ for mix in XL S; do
     start=$(date +%s.%N)
     "$matc" compile "$spec" --mix "$mix" -o "$out/$name-$mix-$build" 2>/dev/null
     end=$(date +%s.%N)
-    echo "{\"build\": \"$build\", \"mix\": \"$mix\", \"compile_s\": $(echo "$end - $start" | bc)}"
+    echo "{\"build\": \"$build\", \"mix\": \"$mix\", \"compile_s\": $(awk "BEGIN {print $end - $start}")}"
   done
 done
 for run in 1 2 3; do
@@ -36,7 +36,7 @@ for run in 1 2 3; do
     for build in before after; do
       line=$("$out/$name-$mix-$build" bench --weights "$weights" \
         --prompt-len "$prompt_len" --new-tokens "$new_tokens")
-      echo "{\"build\": \"$build\", \"run\": $run, \"bench\": $line}"
+      echo "{\"build\": \"$build\", \"mix\": \"$mix\", \"run\": $run, \"bench\": $line}"
     done
   done
 done
