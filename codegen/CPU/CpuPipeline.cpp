@@ -29,7 +29,8 @@ void addBufferization(OpPassManager &pm) {
                   "convert-bufferization-to-memref");
 }
 
-/// The kernels, shaped by the target.
+/// The kernels, shaped by the target; transcendental functions as
+/// polynomials that vectorize.
 void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
   pm.addPass(matc::cpu::createMemRefCopyToLinalg());
   matc::cpu::VectorizeMatmulsOptions matmuls;
@@ -37,6 +38,7 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
   matmuls.rows = config.matmulRows;
   matmuls.columns = config.matmulColumns;
   pm.addPass(matc::cpu::createVectorizeMatmuls(matmuls));
+  pm.addPass(matc::cpu::createApproximateMath());
 }
 
 /// Everything else becomes loops; parallel dimensions become OpenMP

@@ -46,4 +46,16 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def ApproximateMath : Pass<"matc-cpu-approximate-math"> {
+  let summary = "Replace exp, tanh, erf, log and friends on f32 by polynomials";
+  let description = [{
+    MLIR's polynomial approximations (a few ulp from the libm result), so the
+    activations (SiLU, GELU's tanh) and softmax's exp vectorize instead of
+    calling libm one element at a time.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif
