@@ -12,6 +12,12 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 set(MATC_PACKAGE_VERSION 1.0.0)
 
+# The installed binaries find LLVM's and MLIR's shared libraries where the
+# build found them (Debian's /usr/lib/llvm-22/lib).
+set_target_properties(matc matc-opt PROPERTIES
+  INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR};${LLVM_LIBRARY_DIR}")
+set_target_properties(matc_capi PROPERTIES
+  INSTALL_RPATH "$ORIGIN;${LLVM_LIBRARY_DIR}")
 install(TARGETS matc matc-opt RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS matc_capi matrt_shared
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
