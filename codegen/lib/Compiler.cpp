@@ -69,10 +69,15 @@ static void registerPipelinePasses() {
   });
 }
 
-/// Prints spec-level diagnostics; returns true when there was no error.
+/// Prints spec-level diagnostics, or hands them to `handler` when there is
+/// one; returns true when there was no error.
 static bool report(const matc::spec::Diagnostics &diags,
-                   llvm::raw_ostream &os) {
-  if (!diags.all().empty())
+                   llvm::raw_ostream &os,
+                   const matc::Compiler::DiagnosticHandler &handler = {}) {
+  if (handler)
+    for (const matc::spec::Diagnostic &diag : diags.all())
+      handler(diag);
+  else if (!diags.all().empty())
     os << diags.str();
   return !diags.hasErrors();
 }
@@ -107,18 +112,29 @@ matc::Compiler::importModel(const spec::ModelSpec &spec,
 /// name the flag or the spec field the text came from.
 static std::optional<matc::spec::Mix>
 resolveMix(const matc::spec::ModelSpec &spec,
-           const matc::CompileOptions &options, llvm::raw_ostream &os) {
+           const matc::CompileOptions &options, llvm::raw_ostream &os,
+           const matc::Compiler::DiagnosticHandler &handler = {}) {
   std::string text = options.mix.value_or(spec.defaultMix);
   std::string source = options.mix ? "--mix" : options.specPath;
   if (text.empty())
     text = "XL";
   matc::spec::Diagnostics diags(source);
   std::optional<matc::spec::Mix> mix = matc::spec::parseMix(text, spec, diags);
-  for (const matc::spec::Diagnostic &diag : diags.all())
+  for (matc::spec::Diagnostic diag : diags.all()) {
+    if (handler) {
+      if (!options.mix) {
+        diag.where = diag.where.empty() ? "matformer.mix"
+                                        : "matformer.mix: " + diag.where;
+        diag.message = "matformer.mix: " + diag.message;
+      }
+      handler(diag);
+      continue;
+    }
     os << (diag.severity == matc::spec::Diagnostic::Severity::Error
                ? "error: "
                : "warning: ")
        << (options.mix ? "" : "matformer.mix: ") << diag.message << "\n";
+  }
   return mix;
 }
 
@@ -193,7 +209,7 @@ matc::Compiler::buildSpecializedModel(const spec::ModelSpec &spec,
                                       const CompileOptions &options) {
   std::optional<spec::Mix> mix;
   if (!options.elastic) {
-    mix = resolveMix(spec, options, diagnostics);
+    mix = resolveMix(spec, options, diagnostics, diagnosticHandler);
     if (!mix)
       return nullptr;
   }
@@ -228,12 +244,13 @@ static const char *emitKindName(matc::EmitKind kind) {
 bool matc::Compiler::compile(const CompileOptions &options) {
   spec::Diagnostics specDiags(options.specPath);
   std::optional<spec::ModelSpec> spec =
-      spec::loadModelSpec(options.specPath, specDiags);
-  if (!report(specDiags, diagnostics) || !spec)
+      options.specText ? spec::parseModelSpec(*options.specText, specDiags)
+                       : spec::loadModelSpec(options.specPath, specDiags);
+  if (!report(specDiags, diagnostics, diagnosticHandler) || !spec)
     return false;
   std::optional<spec::Mix> mix;
   if (!options.elastic) {
-    mix = resolveMix(*spec, options, diagnostics);
+    mix = resolveMix(*spec, options, diagnostics, diagnosticHandler);
     if (!mix)
       return false;
   }
@@ -242,9 +259,8 @@ bool matc::Compiler::compile(const CompileOptions &options) {
                    "--target cpu\n";
     return false;
   }
-  if (options.emit == EmitKind::Lib || options.train) {
-    diagnostics << "error: " << (options.train ? "--train" : "--emit lib")
-                << " is not implemented yet\n";
+  if (options.train) {
+    diagnostics << "error: --train is not implemented yet\n";
     return false;
   }
   cpu::CpuTarget target = cpu::CpuTarget::host();
@@ -274,7 +290,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   auto writeOutput = [&](const std::string &bytes) {
     spec::Diagnostics writeDiags(options.outputPath);
     spec::writeFileAtomically(options.outputPath, bytes, writeDiags);
-    return report(writeDiags, diagnostics);
+    return report(writeDiags, diagnostics, diagnosticHandler);
   };
   auto writeModule = [&] {
     std::string text;
@@ -319,7 +335,8 @@ bool matc::Compiler::compile(const CompileOptions &options) {
                 << emitKindName(options.emit) << ", " << target.cpu << ", "
                 << target.isaName() << ", -O" << options.optLevel << "]\n";
   };
-  if (options.emit != EmitKind::Exe) {
+  bool link = options.emit == EmitKind::Exe || options.emit == EmitKind::Lib;
+  if (!link) {
     if (!writeOutput(code))
       return false;
     summarize();
@@ -337,10 +354,11 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   spec::Diagnostics objectDiags(objectPath.str().str());
   bool linked = spec::writeFileAtomically(objectPath.str().str(), code, objectDiags) &&
                 linkExecutable(objectPath.str().str(), options.outputPath,
-                               defaultRuntimeDir(), error);
+                               defaultRuntimeDir(), error,
+                               options.emit == EmitKind::Lib);
   llvm::sys::fs::remove(objectPath);
   linkTimer.stop();
-  if (!report(objectDiags, diagnostics))
+  if (!report(objectDiags, diagnostics, diagnosticHandler))
     return false;
   if (!linked) {
     diagnostics << "error: " << error << "\n";

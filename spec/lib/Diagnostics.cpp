@@ -26,7 +26,9 @@ void Diagnostics::report(Diagnostic::Severity severity,
   message += what;
   if (severity == Diagnostic::Severity::Error)
     ++numErrors;
-  diagnostics.push_back({severity, std::move(message)});
+  diagnostics.push_back({severity, std::move(message),
+                         where != sourceName ? sourceName : where,
+                         where != sourceName ? where : std::string(), what});
 }
 
 std::string Diagnostics::str() const {

@@ -8,6 +8,7 @@
 #ifndef MATC_CODEGEN_COMPILER_H
 #define MATC_CODEGEN_COMPILER_H
 
+#include "matc/spec/Diagnostics.h"
 #include "matc/spec/ModelSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -16,6 +17,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -26,6 +28,9 @@ enum class Target { Cpu, Cuda };
 
 struct CompileOptions {
   std::string specPath;
+  /// The spec's JSON text; when set it is parsed instead of reading
+  /// `specPath`, which then only names the spec in messages.
+  std::optional<std::string> specText;
   std::string outputPath;
   /// A MIX (docs/REFERENCE.md, Mix'n'Match syntax); unset means the spec's
   /// `matformer.mix`.
@@ -65,6 +70,15 @@ public:
 
   mlir::MLIRContext &getContext() { return context; }
 
+  /// Receives the spec, MIX and output-file diagnostics as records (source,
+  /// field, message) instead of printing them to the diagnostics stream;
+  /// everything else (MLIR diagnostics, the summary line) still goes to the
+  /// stream. Used by the C API (matc/matc.h).
+  using DiagnosticHandler = std::function<void(const spec::Diagnostic &)>;
+  void setDiagnosticHandler(DiagnosticHandler handler) {
+    diagnosticHandler = std::move(handler);
+  }
+
   /// The universal model of `spec`, straight from the importer.
   mlir::OwningOpRef<mlir::ModuleOp> importModel(const spec::ModelSpec &spec,
                                                 const CompileOptions &options);
@@ -83,6 +97,7 @@ public:
 private:
   mlir::MLIRContext context;
   llvm::raw_ostream &diagnostics;
+  DiagnosticHandler diagnosticHandler;
 };
 
 } // namespace matc

@@ -12,6 +12,12 @@ struct Diagnostic {
   Severity severity;
   // "<source>: <where>: <what was expected>"; empty parts are left out.
   std::string message;
+  // The parts of `message`, for callers that report them as fields (the C
+  // API's diagnostic records): the file or flag, the JSON field path / MIX
+  // token / tensor name, and what was expected. Each may be empty.
+  std::string source;
+  std::string where;
+  std::string what;
 };
 
 // Collects the errors and warnings of one input (a spec, a MIX, a checkpoint)
