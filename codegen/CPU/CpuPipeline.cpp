@@ -85,6 +85,8 @@ struct CpuBackendOptions : PassPipelineOptions<CpuBackendOptions> {
 
 void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
                                         const KernelConfig &config) {
+  // The middle keeps the attention core as one op; this is the CPU's form.
+  pm.addPass(createLowerAttention());
   addBufferization(pm);
   addKernels(pm, config);
   addParallelLoops(pm);

@@ -3,9 +3,25 @@
 
 include "mlir/Pass/PassBase.td"
 
-// Passes of the CPU back end: they run on buffers, after bufferization, and
-// take their kernel shapes from the target (CpuTarget.h), never from
-// constants of their own.
+// Passes of the CPU back end. matc-cpu-lower-attention runs first, on the
+// middle's tensors; the others run on buffers, after bufferization, and take
+// their kernel shapes from the target (CpuTarget.h), never from constants of
+// their own.
+
+def LowerAttention : Pass<"matc-cpu-lower-attention"> {
+  let summary = "Lower matformer.causal_attention to linalg on tensors";
+  let description = [{
+    The attention core that the middle keeps as one op
+    (`matformer.causal_attention`) becomes linalg.generic ops on tensors:
+    scores[kv_head, group, t, s] as a contraction over head_dim, the causal
+    softmax over s (row max, exp and sum, normalize), and the weighted sum of
+    V over positions (contiguous in the V cache). Runs before bufferization.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
 
 def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy";

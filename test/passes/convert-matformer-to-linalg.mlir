@@ -82,18 +82,22 @@ func.func @embed(%t: tensor<?xi32>, %table: tensor<16x8xbf16>) -> tensor<?x8xf32
 
 // -----
 
-// Attention without a cache: RoPE on q and k, scores, causal softmax, PV,
-// output projection; grouped query heads reshape to [T, kv_heads, group, d].
+// Attention without a cache: the projections and RoPE on q and k become
+// linalg; the core (scores, causal softmax, PV) stays one
+// matformer.causal_attention on [T, heads, d] queries, [T, kv_heads, d] keys
+// and [kv_heads, d, T] values, scaled by 1/sqrt(4); its [T, heads, d] result
+// is flattened for the output projection.
 // CHECK-LABEL: func.func @attention
 // CHECK: tensor.expand_shape {{.*}} into tensor<?x2x4xf32>
 // CHECK: math.cos
 // CHECK: math.sin
-// CHECK: tensor.expand_shape {{.*}} into tensor<?x1x2x4xf32>
-// CHECK: arith.maximumf
-// CHECK: arith.cmpi ule
-// CHECK: math.exp
-// CHECK: tensor.collapse_shape {{.*}} into tensor<?x8xf32>
+// CHECK-NOT: arith.maximumf
+// CHECK: %[[CORE:.*]] = matformer.causal_attention %{{.*}}, %{{.*}}, %{{.*}} scale(5.000000e-01) : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<1x4x?xf32>
+// CHECK-NOT: arith.maximumf
+// CHECK: tensor.collapse_shape %[[CORE]] {{.*}} into tensor<?x8xf32>
 // CHECK-NOT: bufferization.
+// CHECK-NOT: arith.maximumf
+// CHECK: return
 func.func @attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>) -> tensor<?x8xf32> {
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4)
       : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>
@@ -114,9 +118,11 @@ func.func @attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf3
 // CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[VDST]]
 // CHECK: %[[TOTAL:.*]] = arith.addi %[[START]]
 // CHECK: %[[KALL:.*]] = memref.subview %[[KC]][0, 0, 0] [%[[TOTAL]], 1, 4]
-// CHECK: bufferization.to_tensor %[[KALL]] restrict
+// CHECK: %[[KEYS:.*]] = bufferization.to_tensor %[[KALL]] restrict
 // CHECK: %[[VALL:.*]] = memref.subview %[[VC]][0, 0, 0] [1, 4, %[[TOTAL]]]
-// CHECK: bufferization.to_tensor %[[VALL]] restrict
+// CHECK: %[[VALUES:.*]] = bufferization.to_tensor %[[VALL]] restrict
+// The core attends from row t at position start + t to positions [0, start + t].
+// CHECK: matformer.causal_attention %{{.*}}, %[[KEYS]], %[[VALUES]] at %[[START]] scale(5.000000e-01)
 func.func @attention_cached(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
                             %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index) -> tensor<?x8xf32> {
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
