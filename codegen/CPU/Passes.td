@@ -38,8 +38,10 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
   let summary = "Lower [M, K] x [N, K]^T matmuls to register-blocked vector loops";
   let description = [{
     Every projection in a MatFormer multiplies activations [M, K] by a weight
-    stored [out, in] = [N, K]. This pass replaces such a linalg.generic (on
-    buffers, unit stride along K) with an `scf.parallel` over blocks of
+    stored [out, in] = [N, K]. This pass replaces such a contraction (on
+    buffers, unit stride along K; a linalg.generic or a named linalg.matmul
+    with transposed-B indexing maps, whose body is exactly
+    `out + ext?(in0) * ext?(in1)`) with an `scf.parallel` over blocks of
     `columns` output columns; inside, blocks of `rows` rows run a
     rows x columns register kernel: rows * columns vector<lanes x f32>
     accumulators along K, so each loaded weight vector serves `rows` tokens
