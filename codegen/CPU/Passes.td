@@ -12,14 +12,25 @@ def LowerAttention : Pass<"matc-cpu-lower-attention"> {
   let summary = "Lower matformer.causal_attention to linalg on tensors";
   let description = [{
     The attention core that the middle keeps as one op
-    (`matformer.causal_attention`) becomes linalg.generic ops on tensors:
-    scores[kv_head, group, t, s] as a contraction over head_dim, the causal
-    softmax over s (row max, exp and sum, normalize), and the weighted sum of
-    V over positions (contiguous in the V cache). Runs before bufferization.
+    (`matformer.causal_attention`) becomes an `scf.for` over tiles of
+    `position-tile` key positions with an online (flash-style) softmax: per
+    query row a running max, a running sum of exp(score - max) and a running
+    weighted sum of V, rescaled by exp(old max - new max) as each tile
+    raises the max, and divided by the sum at the end. Within a tile,
+    linalg.generic ops on tensors: scores[kv_head, group, t, s] as a
+    contraction over head_dim, the causal mask, the exponentials, and the
+    weighted sum of V over the tile's positions (contiguous in the V cache).
+    So only a [kv_heads, group, T, position-tile] block of scores exists at a
+    time. Runs before bufferization.
   }];
+  let options = [
+    Option<"positionTile", "position-tile", "int64_t", /*default=*/"64",
+           "Key positions per tile of the online softmax">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

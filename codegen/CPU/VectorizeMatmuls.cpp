@@ -270,7 +270,8 @@ struct VectorizeMatmulsPass
       getOperation()->emitError()
           << "matc-vectorize-matmuls: lanes, rows and columns must be "
              "positive, got "
-          << lanes << ", " << rows << ", " << columns;
+          << static_cast<int64_t>(lanes) << ", " << static_cast<int64_t>(rows)
+          << ", " << static_cast<int64_t>(columns);
       return signalPassFailure();
     }
     SmallVector<linalg::LinalgOp> matmuls;

@@ -1,4 +1,7 @@
 // RUN: matc-opt %s -split-input-file --matc-vectorize-matmuls | FileCheck %s
+// RUN: not matc-opt %s -split-input-file --matc-vectorize-matmuls=lanes=0 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: matc-vectorize-matmuls: lanes, rows and columns must be positive, got 0, 4, 4
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
