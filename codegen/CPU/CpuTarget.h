@@ -47,7 +47,7 @@ struct KernelConfig {
   /// Key positions per tile of attention's online softmax: a tile of K rows
   /// (tile x kv_heads x head_dim f32) should stay in L2 while every query
   /// head of its group reads it.
-  int64_t attentionPositionTile = 64;
+  int64_t attentionPositionTile = 128;
 };
 
 KernelConfig chooseKernelConfig(const CpuTarget &target);

@@ -24,7 +24,7 @@ def LowerAttention : Pass<"matc-cpu-lower-attention"> {
     time. Runs before bufferization.
   }];
   let options = [
-    Option<"positionTile", "position-tile", "int64_t", /*default=*/"64",
+    Option<"positionTile", "position-tile", "int64_t", /*default=*/"128",
            "Key positions per tile of the online softmax">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",

@@ -4,7 +4,7 @@
 
 // BAD: matc-cpu-lower-attention: position-tile must be positive, got 0
 
-// Against the cache: an online softmax over tiles of 64 key positions. The
+// Against the cache: an online softmax over tiles of 128 key positions. The
 // running max, sum and weighted sum of V start at -inf, 0 and 0 and are
 // carried by the loop; only a [kv_heads, group, T, tile] block of scores
 // exists at a time.
@@ -12,7 +12,7 @@
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x16xf32>, %[[V:[a-z0-9]+]]: tensor<2x16x?xf32>, %[[START:[a-z0-9]+]]: index
 // CHECK-NOT: matformer.
 // CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
-// CHECK-DAG: %[[TILE:.*]] = arith.constant 64 : index
+// CHECK-DAG: %[[TILE:.*]] = arith.constant 128 : index
 // CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e-01 : f32
 // CHECK: %[[POSITIONS:.*]] = tensor.dim %[[K]], %c0
 // CHECK: %[[GROUPED:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3]] {{.*}} into tensor<?x2x2x16xf32>
@@ -20,7 +20,7 @@
 // CHECK: %[[SUM0:.*]] = linalg.fill {{.*}} -> tensor<2x2x?xf32>
 // CHECK: %[[ACC0:.*]] = linalg.fill {{.*}} -> tensor<?x2x2x16xf32>
 // CHECK: %[[LOOP:.*]]:3 = scf.for %[[OFFSET:.*]] = %c0 to %[[POSITIONS]] step %[[TILE]] iter_args(%[[MAX:.*]] = %[[MAX0]], %[[SUM:.*]] = %[[SUM0]], %[[ACC:.*]] = %[[ACC0]])
-// The tile: positions [offset, offset + min(64, positions - offset)).
+// The tile: positions [offset, offset + min(128, positions - offset)).
 // CHECK: %[[LEFT:.*]] = arith.subi %[[POSITIONS]], %[[OFFSET]]
 // CHECK: %[[COUNT:.*]] = arith.minsi %[[LEFT]], %[[TILE]]
 // CHECK: %[[KTILE:.*]] = tensor.extract_slice %[[K]][%[[OFFSET]], 0, 0] [%[[COUNT]], 2, 16]
