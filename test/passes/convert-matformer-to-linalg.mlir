@@ -145,3 +145,33 @@ func.func @layer_and_head(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %head: tensor<
   %l = matformer.lm_head %h, %head : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
   return %l : tensor<?x16xf32>
 }
+
+// -----
+
+// A layer holding attention against the cache and an FFN, as an .mlir input
+// may have it (matc outlines layers first): the layer is inlined and all of
+// it lowered but the attention core; weight declarations are left alone.
+// CHECK: matformer.weight @model.norm.weight : tensor<8xf32>
+// CHECK-LABEL: func.func @layer_with_attention
+// CHECK-NOT: matformer.decoder_layer
+// CHECK-NOT: matformer.yield
+// CHECK-NOT: matformer.attention
+// CHECK: bufferization.materialize_in_destination
+// CHECK: matformer.causal_attention {{.*}} at %{{.*}} scale(5.000000e-01)
+// CHECK-NOT: matformer.
+// CHECK: return
+matformer.weight @"model.norm.weight" : tensor<8xf32>
+func.func @layer_with_attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                                %g: tensor<16x8xf32>, %d: tensor<8x16xf32>,
+                                %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index) -> tensor<?x8xf32> {
+  %h = matformer.decoder_layer 0 (%x) : tensor<?x8xf32> {
+  ^bb0(%y: tensor<?x8xf32>):
+    %a = matformer.attention %y, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
+        : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
+    %r = arith.addf %y, %a : tensor<?x8xf32>
+    %f = matformer.nested_ffn %r, %g, %g, %d act silu width 8
+        : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+    matformer.yield %f : tensor<?x8xf32>
+  }
+  return %h : tensor<?x8xf32>
+}
