@@ -1,7 +1,7 @@
 //===- ConvertMatFormerToLinalg.cpp - matformer -> linalg on tensors -------===//
-#include "matc/Passes/LinalgBuilders.h"
 #include "LowerAttention.h"
 #include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/LinalgBuilders.h"
 #include "matc/Passes/MatFormerToLinalg.h"
 #include "matc/Passes/Passes.h"
 
