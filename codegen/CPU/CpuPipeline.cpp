@@ -81,12 +81,20 @@ struct CpuBackendOptions : PassPipelineOptions<CpuBackendOptions> {
   Option<int64_t> columns{*this, "columns",
                           llvm::cl::desc("Matmul register block columns"),
                           llvm::cl::init(0)};
+  Option<int64_t> attentionTile{
+      *this, "attention-tile",
+      llvm::cl::desc("Key positions per tile of attention's online softmax"),
+      llvm::cl::init(0)};
 };
 
 } // namespace
 
 void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
                                         const KernelConfig &config) {
+  // The middle keeps the attention core as one op; this is the CPU's form.
+  LowerAttentionOptions attention;
+  attention.positionTile = config.attentionPositionTile;
+  pm.addPass(createLowerAttention(attention));
   addBufferization(pm);
   addKernels(pm, config);
   addParallelLoops(pm);
@@ -112,6 +120,8 @@ void matc::cpu::registerCpuBackend() {
           config.matmulRows = options.rows;
         if (options.columns > 0)
           config.matmulColumns = options.columns;
+        if (options.attentionTile > 0)
+          config.attentionPositionTile = options.attentionTile;
         buildCpuBackendPipeline(pm, config);
       });
 }

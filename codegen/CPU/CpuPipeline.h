@@ -9,14 +9,15 @@
 namespace matc::cpu {
 
 /// linalg on tensors (the shared middle's output) -> the LLVM dialect for
-/// one CPU: bufferize (across function boundaries: layers are functions),
+/// one CPU: the attention core as a tiled online softmax, bufferize (across function boundaries: layers are functions),
 /// register-blocked matmul kernels shaped by `config`, the rest as loops
 /// with parallel dimensions as OpenMP worksharing loops, then LLVM.
 void buildCpuBackendPipeline(mlir::OpPassManager &pm,
                              const KernelConfig &config);
 
 /// Registers the back end's passes and `matc-cpu-backend` (options
-/// `lanes`, `rows`, `columns`, or `isa=avx2|avx512` for their defaults).
+/// `lanes`, `rows`, `columns`, `attention-tile`, or `isa=avx2|avx512` for
+/// their defaults).
 void registerCpuBackend();
 
 } // namespace matc::cpu

@@ -44,6 +44,10 @@ struct KernelConfig {
   /// The matmul register block: rows x columns accumulators plus one vector
   /// per row and per column must fit in the register file.
   int64_t matmulRows = 4, matmulColumns = 4;
+  /// Key positions per tile of attention's online softmax: a tile of K rows
+  /// (tile x kv_heads x head_dim f32) should stay in L2 while every query
+  /// head of its group reads it.
+  int64_t attentionPositionTile = 128;
 };
 
 KernelConfig chooseKernelConfig(const CpuTarget &target);

@@ -3,9 +3,36 @@
 
 include "mlir/Pass/PassBase.td"
 
-// Passes of the CPU back end: they run on buffers, after bufferization, and
-// take their kernel shapes from the target (CpuTarget.h), never from
-// constants of their own.
+// Passes of the CPU back end. matc-cpu-lower-attention runs first, on the
+// middle's tensors; the others run on buffers, after bufferization, and take
+// their kernel shapes from the target (CpuTarget.h), never from constants of
+// their own.
+
+def LowerAttention : Pass<"matc-cpu-lower-attention"> {
+  let summary = "Lower matformer.causal_attention to linalg on tensors";
+  let description = [{
+    The attention core that the middle keeps as one op
+    (`matformer.causal_attention`) becomes an `scf.for` over tiles of
+    `position-tile` key positions with an online (flash-style) softmax: per
+    query row a running max, a running sum of exp(score - max) and a running
+    weighted sum of V, rescaled by exp(old max - new max) as each tile
+    raises the max, and divided by the sum at the end. Within a tile,
+    linalg.generic ops on tensors: scores[kv_head, group, t, s] as a
+    contraction over head_dim, the causal mask, the exponentials, and the
+    weighted sum of V over the tile's positions (contiguous in the V cache).
+    So only a [kv_heads, group, T, position-tile] block of scores exists at a
+    time. Runs before bufferization.
+  }];
+  let options = [
+    Option<"positionTile", "position-tile", "int64_t", /*default=*/"128",
+           "Key positions per tile of the online softmax">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
 
 def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy";
@@ -22,8 +49,10 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
   let summary = "Lower [M, K] x [N, K]^T matmuls to register-blocked vector loops";
   let description = [{
     Every projection in a MatFormer multiplies activations [M, K] by a weight
-    stored [out, in] = [N, K]. This pass replaces such a linalg.generic (on
-    buffers, unit stride along K) with an `scf.parallel` over blocks of
+    stored [out, in] = [N, K]. This pass replaces such a contraction (on
+    buffers, unit stride along K; a linalg.generic or a named linalg.matmul
+    with transposed-B indexing maps, whose body is exactly
+    `out + ext?(in0) * ext?(in1)`) with an `scf.parallel` over blocks of
     `columns` output columns; inside, blocks of `rows` rows run a
     rows x columns register kernel: rows * columns vector<lanes x f32>
     accumulators along K, so each loaded weight vector serves `rows` tokens

@@ -36,10 +36,56 @@ bool hasUnitInnerStride(Value memref) {
          strides[1] == 1;
 }
 
-/// `outs[m, n] += ins0[m, k] * ins1[n, k]` with f32 activations and output.
-bool isMatmulTransposedB(linalg::GenericOp op) {
+/// `value` is `arg` itself or `arith.extf arg` (a bf16 weight widened).
+bool isArgumentOrItsExtension(Value value, BlockArgument arg) {
+  if (value == arg)
+    return true;
+  auto ext = value.getDefiningOp<arith::ExtFOp>();
+  return ext && ext.getIn() == arg;
+}
+
+/// The body is exactly `yield out + ext?(in0) * ext?(in1)`, the add and the
+/// multiply in either operand order, and nothing else: counting ops would
+/// also accept look-alikes such as `(in0 + out) * in1`, `in0 * in1 + in0`
+/// or `in0 * in0 + out`.
+bool isMultiplyAccumulateBody(Block &body) {
+  if (body.getNumArguments() != 3)
+    return false;
+  BlockArgument in0 = body.getArgument(0), in1 = body.getArgument(1),
+                out = body.getArgument(2);
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!yield || yield.getNumOperands() != 1)
+    return false;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != &body)
+    return false;
+  Value product;
+  if (add.getLhs() == out)
+    product = add.getRhs();
+  else if (add.getRhs() == out)
+    product = add.getLhs();
+  else
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != &body)
+    return false;
+  Value lhs = mul.getLhs(), rhs = mul.getRhs();
+  if (!(isArgumentOrItsExtension(lhs, in0) && isArgumentOrItsExtension(rhs, in1)) &&
+      !(isArgumentOrItsExtension(lhs, in1) && isArgumentOrItsExtension(rhs, in0)))
+    return false;
+  // add, mul, their extensions and the yield: nothing else computes.
+  size_t ops = 3 + (lhs.getDefiningOp() ? 1 : 0) + (rhs.getDefiningOp() ? 1 : 0);
+  return body.getOperations().size() == ops;
+}
+
+/// `outs[m, n] += ins0[m, k] * ins1[n, k]` on buffers, with f32 activations
+/// and output and f32 or bf16 weights: a linalg.generic or a named
+/// linalg.matmul with these indexing maps. Recognized as a contraction by
+/// linalg's interface first, then by its exact maps and body.
+bool isMatmulTransposedB(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
+      !linalg::isaContractionOpInterface(op))
     return false;
   auto iterators = op.getIteratorTypesArray();
   if (iterators[0] != utils::IteratorType::parallel ||
@@ -61,18 +107,7 @@ bool isMatmulTransposedB(linalg::GenericOp op) {
   if (!elementType(a).isF32() || !elementType(c).isF32() ||
       !(elementType(b).isF32() || elementType(b).isBF16()))
     return false;
-  // The body must be the multiply-accumulate, nothing else.
-  Block &body = op.getRegion().front();
-  int mul = 0, add = 0;
-  for (Operation &inner : body.without_terminator()) {
-    if (isa<arith::MulFOp>(inner))
-      ++mul;
-    else if (isa<arith::AddFOp>(inner))
-      ++add;
-    else if (!isa<arith::ExtFOp>(inner))
-      return false;
-  }
-  return mul == 1 && add == 1 && hasUnitInnerStride(a) &&
+  return isMultiplyAccumulateBody(*op.getBlock()) && hasUnitInnerStride(a) &&
          hasUnitInnerStride(b) && isa<MemRefType>(c.getType());
 }
 
@@ -172,7 +207,7 @@ private:
 };
 
 /// Blocks of columns in parallel; in each, full row blocks then single rows.
-void lowerMatmul(linalg::GenericOp op, KernelShape shape) {
+void lowerMatmul(linalg::LinalgOp op, KernelShape shape) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
@@ -223,7 +258,7 @@ void lowerMatmul(linalg::GenericOp op, KernelShape shape) {
                            });
         scf::YieldOp::create(ob, ol);
       });
-  op.erase();
+  op->erase();
 }
 
 struct VectorizeMatmulsPass
@@ -235,15 +270,16 @@ struct VectorizeMatmulsPass
       getOperation()->emitError()
           << "matc-vectorize-matmuls: lanes, rows and columns must be "
              "positive, got "
-          << lanes << ", " << rows << ", " << columns;
+          << static_cast<int64_t>(lanes) << ", " << static_cast<int64_t>(rows)
+          << ", " << static_cast<int64_t>(columns);
       return signalPassFailure();
     }
-    SmallVector<linalg::GenericOp> matmuls;
-    getOperation()->walk([&](linalg::GenericOp op) {
+    SmallVector<linalg::LinalgOp> matmuls;
+    getOperation()->walk([&](linalg::LinalgOp op) {
       if (isMatmulTransposedB(op))
         matmuls.push_back(op);
     });
-    for (linalg::GenericOp op : matmuls)
+    for (linalg::LinalgOp op : matmuls)
       lowerMatmul(op, {lanes, rows, columns});
   }
 };

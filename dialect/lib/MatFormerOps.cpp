@@ -8,6 +8,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace matc::matformer;
 
@@ -172,6 +174,41 @@ void AttentionOp::getEffects(
     effects.emplace_back(MemoryEffects::Read::get(), &operand);
     effects.emplace_back(MemoryEffects::Write::get(), &operand);
   }
+}
+
+//===----------------------------------------------------------------------===//
+// CausalAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalAttentionOp::verify() {
+  auto query = getQuery().getType(), keys = getKeys().getType(),
+       values = getValues().getType();
+  // Heads and head_dim fix the computation: they must be static.
+  int64_t heads = query.getDimSize(1), headDim = query.getDimSize(2),
+          kvHeads = keys.getDimSize(1);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headDim) ||
+      ShapedType::isDynamic(kvHeads))
+    return emitOpError() << "heads, kv_heads and head_dim must be static, got "
+                            "query "
+                         << formatShape(query.getShape()) << " and keys "
+                         << formatShape(keys.getShape());
+  if (heads % kvHeads != 0)
+    return emitOpError() << "kv_heads (" << kvHeads
+                         << ") must divide the query's heads (" << heads << ")";
+  if (failed(checkShape(*this, getKeys(), "keys",
+                        {ShapedType::kDynamic, kvHeads, headDim})) ||
+      failed(checkShape(*this, getValues(), "values",
+                        {kvHeads, headDim, ShapedType::kDynamic})))
+    return failure();
+  if (!sizesAgree(keys.getDimSize(0), values.getDimSize(2)))
+    return emitOpError() << "keys and values must hold the same number of "
+                            "positions, got "
+                         << keys.getDimSize(0) << " and "
+                         << values.getDimSize(2);
+  double scale = getScale().convertToDouble();
+  if (!(scale > 0) || !std::isfinite(scale))
+    return emitOpError() << "scale must be positive and finite, got " << scale;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

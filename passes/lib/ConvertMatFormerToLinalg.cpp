@@ -1,14 +1,15 @@
 //===- ConvertMatFormerToLinalg.cpp - matformer -> linalg on tensors -------===//
-#include "LinalgBuilders.h"
 #include "LowerAttention.h"
 #include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/LinalgBuilders.h"
+#include "matc/Passes/MatFormerToLinalg.h"
 #include "matc/Passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/DialectConversion.h"
 
 #include <cmath>
 
@@ -34,7 +35,7 @@ Value constantF32(OpBuilder &b, Location loc, double value) {
 
 /// Replaces `op` by `value`, casting when the lowering inferred a more (or
 /// less) static shape than the op's result type.
-void replaceWithCast(PatternRewriter &rewriter, Operation *op, Value value) {
+void replaceWithCast(ConversionPatternRewriter &rewriter, Operation *op, Value value) {
   Type type = op->getResult(0).getType();
   if (value.getType() != type)
     value = tensor::CastOp::create(rewriter, op->getLoc(), type, value);
@@ -42,20 +43,22 @@ void replaceWithCast(PatternRewriter &rewriter, Operation *op, Value value) {
 }
 
 /// result[t, :] = table[tokens[t], :]
-struct LowerEmbed : OpRewritePattern<EmbedOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(EmbedOp op, PatternRewriter &rewriter) const override {
+struct LowerEmbed : OpConversionPattern<EmbedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(EmbedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value table = op.getTable();
+    Value table = adaptor.getTable();
     Value init = tensor::EmptyOp::create(
         rewriter, loc,
-        {dimSize(rewriter, loc, op.getTokens(), 0), dimSize(rewriter, loc, table, 1)},
+        {dimSize(rewriter, loc, adaptor.getTokens(), 0), dimSize(rewriter, loc, table, 1)},
         rewriter.getF32Type());
     MLIRContext *context = rewriter.getContext();
     AffineExpr t, h;
     bindDims(context, t, h);
     auto lookup = linalg::GenericOp::create(
-        rewriter, loc, init.getType(), ValueRange{op.getTokens()}, ValueRange{init},
+        rewriter, loc, init.getType(), ValueRange{adaptor.getTokens()}, ValueRange{init},
         matc::indexingMaps(context, {{t}, {t, h}}),
         {IteratorType::parallel, IteratorType::parallel},
         [&](OpBuilder &b, Location l, ValueRange args) {
@@ -70,13 +73,15 @@ struct LowerEmbed : OpRewritePattern<EmbedOp> {
 };
 
 /// x * rsqrt(mean(x^2) + eps) * w, in f32.
-struct LowerRmsNorm : OpRewritePattern<RmsNormOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(RmsNormOp op, PatternRewriter &rewriter) const override {
+struct LowerRmsNorm : OpConversionPattern<RmsNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(RmsNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *context = rewriter.getContext();
-    Value x = op.getInput();
-    int64_t hidden = op.getInput().getType().getDimSize(1);
+    Value x = adaptor.getInput();
+    int64_t hidden = cast<RankedTensorType>(x.getType()).getDimSize(1);
     AffineExpr t, h;
     bindDims(context, t, h);
     Value sumInit = filledTensor(rewriter, loc, {dimSize(rewriter, loc, x, 0)},
@@ -97,7 +102,7 @@ struct LowerRmsNorm : OpRewritePattern<RmsNormOp> {
         rewriter.getF32Type());
     double eps = op.getEpsilon().convertToDouble();
     auto normalize = linalg::GenericOp::create(
-        rewriter, loc, out.getType(), ValueRange{x, sumSquares, op.getWeight()},
+        rewriter, loc, out.getType(), ValueRange{x, sumSquares, adaptor.getWeight()},
         ValueRange{out},
         matc::indexingMaps(context, {{t, h}, {t}, {h}, {t, h}}),
         {IteratorType::parallel, IteratorType::parallel},
@@ -135,14 +140,16 @@ Value activate(OpBuilder &b, Location l, Activation act, Value x) {
 
 /// down[:, :w] (act(gate[:w] x) * up[:w] x) on views of the universal
 /// weights: slicing at offset 0 is free, static or dynamic w alike.
-struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(NestedFfnOp op, PatternRewriter &rewriter) const override {
+struct LowerNestedFfn : OpConversionPattern<NestedFfnOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(NestedFfnOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     if (!op.hasWidth())
       return rewriter.notifyMatchFailure(op, "no width chosen");
-    Value x = op.getInput();
-    int64_t hidden = op.getInput().getType().getDimSize(1);
+    Value x = adaptor.getInput();
+    int64_t hidden = cast<RankedTensorType>(x.getType()).getDimSize(1);
     OpFoldResult tokens = dimSize(rewriter, loc, x, 0);
     if (op.getStaticWidth() && *op.getStaticWidth() == 0) {
       rewriter.replaceOp(op, filledTensor(rewriter, loc,
@@ -150,8 +157,8 @@ struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
                                           rewriter.getF32Type(), 0.0));
       return success();
     }
-    OpFoldResult width = op.getDynamicWidth()
-                             ? OpFoldResult(op.getDynamicWidth())
+    OpFoldResult width = adaptor.getDynamicWidth()
+                             ? OpFoldResult(adaptor.getDynamicWidth())
                              : OpFoldResult(rewriter.getIndexAttr(*op.getStaticWidth()));
     OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1),
                  hiddenSize = rewriter.getIndexAttr(hidden);
@@ -159,8 +166,8 @@ struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
       return tensor::ExtractSliceOp::create(rewriter, loc, weight, {zero, zero},
                                             {width, hiddenSize}, {one, one});
     };
-    Value gate = matmulTransposedB(rewriter, loc, x, rows(op.getGate()));
-    Value up = matmulTransposedB(rewriter, loc, x, rows(op.getUp()));
+    Value gate = matmulTransposedB(rewriter, loc, x, rows(adaptor.getGate()));
+    Value up = matmulTransposedB(rewriter, loc, x, rows(adaptor.getUp()));
     auto gatedType = cast<RankedTensorType>(gate.getType());
     Value gatedInit = tensor::EmptyOp::create(
         rewriter, loc, {tokens, dimSize(rewriter, loc, gate, 1)},
@@ -180,69 +187,98 @@ struct LowerNestedFfn : OpRewritePattern<NestedFfnOp> {
             })
             .getResult(0);
     Value downColumns = tensor::ExtractSliceOp::create(
-        rewriter, loc, op.getDown(), {zero, zero}, {hiddenSize, width}, {one, one});
+        rewriter, loc, adaptor.getDown(), {zero, zero}, {hiddenSize, width}, {one, one});
     replaceWithCast(rewriter, op,
                     matmulTransposedB(rewriter, loc, gated, downColumns));
     return success();
   }
 };
 
-struct LowerLmHead : OpRewritePattern<LmHeadOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LmHeadOp op, PatternRewriter &rewriter) const override {
+struct LowerLmHead : OpConversionPattern<LmHeadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LmHeadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
     replaceWithCast(rewriter, op,
-                    matmulTransposedB(rewriter, op.getLoc(), op.getInput(),
-                                      op.getWeight()));
+                    matmulTransposedB(rewriter, op.getLoc(), adaptor.getInput(),
+                                      adaptor.getWeight()));
     return success();
   }
 };
 
-struct LowerAttention : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
-    replaceWithCast(rewriter, op, matc::lowerAttention(rewriter, op));
+struct LowerAttention : OpConversionPattern<AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    replaceWithCast(rewriter, op, matc::lowerAttention(rewriter, op, adaptor));
     return success();
   }
 };
 
 /// A layer's body runs in place of the layer.
-struct InlineDecoderLayer : OpRewritePattern<DecoderLayerOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(DecoderLayerOp op, PatternRewriter &rewriter) const override {
+struct InlineDecoderLayer : OpConversionPattern<DecoderLayerOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DecoderLayerOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
     Block &body = op.getBody().front();
     auto yield = cast<YieldOp>(body.getTerminator());
     Value result = yield.getValue();
-    rewriter.inlineBlockBefore(&body, op, op.getInput());
+    rewriter.inlineBlockBefore(&body, op, adaptor.getInput());
     rewriter.eraseOp(yield);
     rewriter.replaceOp(op, result);
     return success();
   }
 };
 
+/// The helpful reason why `op` cannot be lowered, or "" when it can.
+StringRef whyNotLowerable(Operation *op) {
+  if (isa<GetWeightOp>(op))
+    return "bind weights to values first (matformer-bind-runtime-abi)";
+  if (auto ffn = dyn_cast<NestedFfnOp>(op); ffn && !ffn.hasWidth())
+    return "it has no width (apply a MIX with matformer-specialize-mix)";
+  return "";
+}
+
 struct ConvertMatFormerToLinalgPass
     : matc::impl::ConvertMatFormerToLinalgBase<ConvertMatFormerToLinalgPass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    patterns.add<InlineDecoderLayer, LowerEmbed, LowerRmsNorm, LowerAttention,
-                 LowerNestedFfn, LowerLmHead>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns)))) {
-      getOperation().emitError() << "lowering matformer to linalg did not converge";
-      return signalPassFailure();
-    }
-    bool leftOver = false;
+    // Ops that no pattern can lower for a reason the user can fix are
+    // reported as such, before anything is rewritten; anything else left
+    // over fails the conversion with the framework's diagnostic.
+    bool unlowerable = false;
     getOperation().walk([&](Operation *op) {
-      if (!isa<MatFormerDialect>(op->getDialect()) || isa<WeightOp>(op))
+      StringRef reason = whyNotLowerable(op);
+      if (reason.empty())
         return;
-      auto diag = op->emitOpError() << "could not be lowered to linalg";
-      if (isa<GetWeightOp>(op))
-        diag << ": bind weights to values first (matformer-bind-runtime-abi)";
-      if (auto ffn = dyn_cast<NestedFfnOp>(op); ffn && !ffn.hasWidth())
-        diag << ": it has no width (apply a MIX with matformer-specialize-mix)";
-      leftOver = true;
+      op->emitOpError() << "could not be lowered to linalg: " << reason;
+      unlowerable = true;
     });
-    if (leftOver)
+    if (unlowerable)
+      return signalPassFailure();
+
+    ConversionTarget target(getContext());
+    matc::configureMatFormerToLinalgTarget(target);
+    RewritePatternSet patterns(&getContext());
+    matc::populateMatFormerToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
       signalPassFailure();
   }
 };
 
 } // namespace
+
+void matc::populateMatFormerToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<InlineDecoderLayer, LowerEmbed, LowerRmsNorm, LowerAttention,
+               LowerNestedFfn, LowerLmHead>(patterns.getContext());
+}
+
+void matc::configureMatFormerToLinalgTarget(ConversionTarget &target) {
+  target.addLegalDialect<arith::ArithDialect, bufferization::BufferizationDialect,
+                         linalg::LinalgDialect, math::MathDialect,
+                         memref::MemRefDialect, tensor::TensorDialect>();
+  target.addIllegalDialect<MatFormerDialect>();
+  target.addLegalOp<CausalAttentionOp, WeightOp>();
+}

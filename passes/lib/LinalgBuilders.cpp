@@ -1,5 +1,5 @@
 //===- LinalgBuilders.cpp - small linalg building blocks -------------------===//
-#include "LinalgBuilders.h"
+#include "matc/Passes/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -1,13 +1,13 @@
 //===- LowerAttention.cpp - matformer.attention -> linalg ------------------===//
 //
-// q, k, v projections; RoPE on q and k; K/V appended to the cache; scores
-// against every cached position, causal mask, softmax; weighted sum of V;
-// output projection. Query heads are grouped as [kv_heads, group] so that
-// every indexing map stays a projected permutation (no floordiv).
+// q, k, v projections; RoPE on q and k; K/V appended to the cache; the core
+// (causal softmax(q k^T / sqrt(d)) v against every visible position) as one
+// `matformer.causal_attention`, which each back end lowers its own way (the
+// CPU's: codegen/CPU/LowerAttention.cpp); output projection.
 //
 //===----------------------------------------------------------------------===//
 #include "LowerAttention.h"
-#include "LinalgBuilders.h"
+#include "matc/Passes/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -18,7 +18,6 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 #include <cmath>
-#include <limits>
 
 using namespace mlir;
 using matc::matformer::AttentionOp;
@@ -27,7 +26,6 @@ namespace {
 
 using utils::IteratorType;
 constexpr IteratorType kPar = IteratorType::parallel;
-constexpr IteratorType kRed = IteratorType::reduction;
 
 /// Splits the feature dimension of [T, heads*headDim] into [T, heads, headDim].
 Value splitHeads(OpBuilder &b, Location loc, Value x, int64_t heads,
@@ -131,33 +129,25 @@ Value cacheColumns(OpBuilder &b, Location loc, Value cache, OpFoldResult offset,
       {one, one, one});
 }
 
-/// `s <= start + t`: key position s is visible from query row t.
-Value isVisible(OpBuilder &b, Location loc, Value start, unsigned tDim,
-                unsigned sDim) {
-  Value t = linalg::IndexOp::create(b, loc, tDim);
-  Value s = linalg::IndexOp::create(b, loc, sDim);
-  Value last = arith::AddIOp::create(b, loc, start, t);
-  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, s, last);
-}
-
 } // namespace
 
-Value matc::lowerAttention(OpBuilder &b, AttentionOp op) {
+Value matc::lowerAttention(OpBuilder &b, AttentionOp op,
+                           AttentionOp::Adaptor operands) {
   Location loc = op.getLoc();
   int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
-          headDim = op.getHeadDim(), group = heads / kvHeads;
-  MLIRContext *context = b.getContext();
+          headDim = op.getHeadDim();
   Type f32 = b.getF32Type();
-  Value x = op.getInput();
+  Value x = operands.getInput();
   OpFoldResult tokens = dimSize(b, loc, x, 0);
 
-  Value q = splitHeads(b, loc, matmulTransposedB(b, loc, x, op.getWq()), heads,
+  Value q = splitHeads(b, loc, matmulTransposedB(b, loc, x, operands.getWq()), heads,
                        headDim);
-  Value k = splitHeads(b, loc, matmulTransposedB(b, loc, x, op.getWk()),
+  Value k = splitHeads(b, loc, matmulTransposedB(b, loc, x, operands.getWk()),
                        kvHeads, headDim);
-  Value v = splitHeads(b, loc, matmulTransposedB(b, loc, x, op.getWv()),
+  Value v = splitHeads(b, loc, matmulTransposedB(b, loc, x, operands.getWv()),
                        kvHeads, headDim);
-  Value start = op.getStartPos();
+  bool hasCache = operands.getKCache() != nullptr;
+  Value start = operands.getStartPos();
   if (!start)
     start = arith::ConstantIndexOp::create(b, loc, 0);
   q = applyRope(b, loc, q, start, op.getRopeTheta().convertToDouble());
@@ -176,122 +166,35 @@ Value matc::lowerAttention(OpBuilder &b, AttentionOp op) {
   // Keys and values of every visible position: the cache after appending
   // this call's positions, or just this call's without a cache.
   Value keys = k, values = vColumns;
-  OpFoldResult keyCount = tokens;
-  if (op.hasKvCache()) {
+  if (hasCache) {
     auto append = [&](Value part, Value destination) {
       bufferization::MaterializeInDestinationOp::create(
           b, loc, TypeRange(), part, destination, /*restrict=*/true,
           /*writable=*/true);
     };
-    append(k, cacheRows(b, loc, op.getKCache(), start, tokens));
-    append(vColumns, cacheColumns(b, loc, op.getVCache(), start, tokens));
+    append(k, cacheRows(b, loc, operands.getKCache(), start, tokens));
+    append(vColumns, cacheColumns(b, loc, operands.getVCache(), start, tokens));
     Value total = arith::AddIOp::create(
         b, loc, start, getValueOrCreateConstantIndexOp(b, loc, tokens));
-    keyCount = total;
     keys = bufferization::ToTensorOp::create(
         b, loc,
         RankedTensorType::get({ShapedType::kDynamic, kvHeads, headDim}, f32),
-        cacheRows(b, loc, op.getKCache(), b.getIndexAttr(0), total),
+        cacheRows(b, loc, operands.getKCache(), b.getIndexAttr(0), total),
         /*restrict=*/true, /*writable=*/false);
     values = bufferization::ToTensorOp::create(
         b, loc,
         RankedTensorType::get({kvHeads, headDim, ShapedType::kDynamic}, f32),
-        cacheColumns(b, loc, op.getVCache(), b.getIndexAttr(0), total),
+        cacheColumns(b, loc, operands.getVCache(), b.getIndexAttr(0), total),
         /*restrict=*/true, /*writable=*/false);
   }
 
-  // q as [T, kvHeads, group, headDim]: query head kh*group+g uses KV head kh.
-  auto groupedType = RankedTensorType::get(
-      {ShapedType::kDynamic, kvHeads, group, headDim}, f32);
-  Value grouped = tensor::ExpandShapeOp::create(
-      b, loc, groupedType, q, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
-      ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(kvHeads),
-                             b.getIndexAttr(group), b.getIndexAttr(headDim)});
-
-  AffineExpr d0, d1, d2, d3, d4;
-  bindDims(context, d0, d1, d2, d3, d4);
-  auto mapsOf = [&](ArrayRef<ArrayRef<AffineExpr>> exprs) {
-    return indexingMaps(context, exprs);
-  };
-
-  // scores[kh, g, t, s] = q[t, kh, g, :] . keys[s, kh, :] / sqrt(headDim)
-  SmallVector<OpFoldResult> scoreSizes = {b.getIndexAttr(kvHeads),
-                                          b.getIndexAttr(group), tokens, keyCount};
-  Value scoresInit = filledTensor(b, loc, scoreSizes, f32, 0.0);
+  // The core stays one op; the back end chooses how to compute it.
   double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
-  Value scores = multiplyAccumulate(
-      b, loc, {grouped, keys}, scoresInit,
-      mapsOf({{d2, d0, d1, d4}, {d3, d0, d4}, {d0, d1, d2, d3}}),
-      {kPar, kPar, kPar, kPar, kRed});
-
-  // Causal softmax over s: row max, exp and sum, normalize.
-  SmallVector<OpFoldResult> rowSizes = {b.getIndexAttr(kvHeads),
-                                        b.getIndexAttr(group), tokens};
-  auto rowMaps = mapsOf({{d0, d1, d2, d3}, {d0, d1, d2}});
-  auto elementMaps = mapsOf({{d0, d1, d2, d3}, {d0, d1, d2}, {d0, d1, d2, d3}});
-  Value scaleValue = arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(scale));
-  Value rowMaxInit = filledTensor(b, loc, rowSizes, f32,
-                                  -std::numeric_limits<double>::infinity());
-  Value rowMax =
-      linalg::GenericOp::create(
-          b, loc, rowMaxInit.getType(), ValueRange{scores}, ValueRange{rowMaxInit},
-          rowMaps, {kPar, kPar, kPar, kRed},
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            Value scaled = arith::MulFOp::create(nb, nl, args[0], scaleValue);
-            Value larger = arith::MaximumFOp::create(nb, nl, args[1], scaled);
-            Value visible = isVisible(nb, nl, start, 2, 3);
-            linalg::YieldOp::create(
-                nb, nl,
-                arith::SelectOp::create(nb, nl, visible, larger, args[1]).getResult());
-          })
-          .getResult(0);
-  Value expInit = tensor::EmptyOp::create(b, loc, scoreSizes, f32);
-  Value exps =
-      linalg::GenericOp::create(
-          b, loc, expInit.getType(), ValueRange{scores, rowMax}, ValueRange{expInit},
-          mapsOf({{d0, d1, d2, d3}, {d0, d1, d2}, {d0, d1, d2, d3}}),
-          {kPar, kPar, kPar, kPar},
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            Value scaled = arith::MulFOp::create(nb, nl, args[0], scaleValue);
-            Value shifted = arith::SubFOp::create(nb, nl, scaled, args[1]);
-            Value e = math::ExpOp::create(nb, nl, shifted);
-            Value zero = arith::ConstantOp::create(nb, nl, f32, nb.getF32FloatAttr(0));
-            Value visible = isVisible(nb, nl, start, 2, 3);
-            linalg::YieldOp::create(
-                nb, nl, arith::SelectOp::create(nb, nl, visible, e, zero).getResult());
-          })
-          .getResult(0);
-  Value rowSumInit = filledTensor(b, loc, rowSizes, f32, 0.0);
-  Value rowSum =
-      linalg::GenericOp::create(
-          b, loc, rowSumInit.getType(), ValueRange{exps}, ValueRange{rowSumInit},
-          rowMaps, {kPar, kPar, kPar, kRed},
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            linalg::YieldOp::create(
-                nb, nl, arith::AddFOp::create(nb, nl, args[1], args[0]).getResult());
-          })
-          .getResult(0);
-  Value probs =
-      linalg::GenericOp::create(
-          b, loc, expInit.getType(), ValueRange{exps, rowSum}, ValueRange{expInit},
-          elementMaps, {kPar, kPar, kPar, kPar},
-          [&](OpBuilder &nb, Location nl, ValueRange args) {
-            linalg::YieldOp::create(
-                nb, nl, arith::DivFOp::create(nb, nl, args[0], args[1]).getResult());
-          })
-          .getResult(0);
-
-  // out[t, kh, g, d] = sum_s probs[kh, g, t, s] * values[kh, d, s]
-  Value outInit = filledTensor(
-      b, loc,
-      {tokens, b.getIndexAttr(kvHeads), b.getIndexAttr(group), b.getIndexAttr(headDim)},
-      f32, 0.0);
-  Value attended = multiplyAccumulate(
-      b, loc, {probs, values}, outInit,
-      mapsOf({{d1, d2, d0, d4}, {d1, d3, d4}, {d0, d1, d2, d3}}),
-      {kPar, kPar, kPar, kPar, kRed});
+  Value attended = matc::matformer::CausalAttentionOp::create(
+      b, loc, q.getType(), q, keys, values, hasCache ? start : Value(),
+      b.getF64FloatAttr(scale));
   auto flatType = RankedTensorType::get({ShapedType::kDynamic, heads * headDim}, f32);
   Value flat = tensor::CollapseShapeOp::create(
-      b, loc, flatType, attended, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
-  return matmulTransposedB(b, loc, flat, op.getWo());
+      b, loc, flatType, attended, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  return matmulTransposedB(b, loc, flat, operands.getWo());
 }

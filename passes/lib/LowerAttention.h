@@ -8,9 +8,12 @@
 
 namespace matc {
 
-/// Builds causal grouped-query attention with RoPE for `op` at the builder's
-/// insertion point and returns its [tokens, hidden] result.
-mlir::Value lowerAttention(mlir::OpBuilder &b, matformer::AttentionOp op);
+/// Builds causal grouped-query attention with RoPE for `op`, whose operands
+/// are now `operands`, at the builder's insertion point and returns its
+/// [tokens, hidden] result: projections, RoPE and the cache writes in linalg,
+/// the core as one `matformer.causal_attention`.
+mlir::Value lowerAttention(mlir::OpBuilder &b, matformer::AttentionOp op,
+                           matformer::AttentionOp::Adaptor operands);
 
 } // namespace matc
 

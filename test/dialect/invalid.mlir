@@ -316,3 +316,60 @@ func.func @rms_norm_rank(%x: tensor<?x8x8xf32>, %w: tensor<8xf32>) {
   %n = matformer.rms_norm %x, %w eps(1.0e-5) : tensor<?x8x8xf32>, tensor<8xf32>
   return
 }
+
+// -----
+
+func.func @causal_attention_gqa(%q: tensor<?x4x16xf32>, %k: tensor<?x3x16xf32>, %v: tensor<3x16x?xf32>) {
+  // expected-error @+1 {{kv_heads (3) must divide the query's heads (4)}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x4x16xf32>, tensor<?x3x16xf32>, tensor<3x16x?xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_head_dim(%q: tensor<?x4x16xf32>, %k: tensor<?x2x8xf32>, %v: tensor<2x16x?xf32>) {
+  // expected-error @+1 {{keys must have shape [?, 2, 16], got [?, 2, 8]}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x4x16xf32>, tensor<?x2x8xf32>, tensor<2x16x?xf32>
+  return
+}
+
+// -----
+
+// The V layout keeps positions innermost, as in the V cache.
+func.func @causal_attention_v_layout(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<?x2x16xf32>) {
+  // expected-error @+1 {{values must have shape [2, 16, ?], got [?, 2, 16]}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_positions(%q: tensor<?x4x16xf32>, %k: tensor<8x2x16xf32>, %v: tensor<2x16x9xf32>) {
+  // expected-error @+1 {{keys and values must hold the same number of positions, got 8 and 9}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x4x16xf32>, tensor<8x2x16xf32>, tensor<2x16x9xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_dynamic_heads(%q: tensor<?x?x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>) {
+  // expected-error @+1 {{heads, kv_heads and head_dim must be static, got query [?, ?, 16] and keys [?, 2, 16]}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x?x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_scale(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>) {
+  // expected-error @+1 {{scale must be positive and finite, got 0}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.0) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_rank(%q: tensor<?x64xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>) {
+  // expected-error @+1 {{operand #0 must be 3D tensor of 32-bit float values}}
+  %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x64xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+  return
+}

@@ -73,3 +73,19 @@ func.func @attention_with_cache(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: te
       : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
   return %y : tensor<?x8xf32>
 }
+
+// The attention core: grouped-query (4 query heads over 2 KV heads), keys
+// [positions, kv_heads, d], values [kv_heads, d, positions].
+// CHECK-LABEL: func.func @causal_attention
+// CHECK: matformer.causal_attention %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} scale(2.500000e-01) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+// Without a start position, row t sits at position t.
+// CHECK: matformer.causal_attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.250000e-01) : tensor<3x4x16xf32>, tensor<3x2x16xf32>, tensor<2x16x3xf32>
+func.func @causal_attention(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %start: index,
+                            %q3: tensor<3x4x16xf32>, %k3: tensor<3x2x16xf32>, %v3: tensor<2x16x3xf32>)
+    -> (tensor<?x4x16xf32>, tensor<3x4x16xf32>) {
+  %o = matformer.causal_attention %q, %k, %v at %start scale(0.25)
+      : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+  %o3 = matformer.causal_attention %q3, %k3, %v3 scale(0.125)
+      : tensor<3x4x16xf32>, tensor<3x2x16xf32>, tensor<2x16x3xf32>
+  return %o, %o3 : tensor<?x4x16xf32>, tensor<3x4x16xf32>
+}

@@ -82,18 +82,22 @@ func.func @embed(%t: tensor<?xi32>, %table: tensor<16x8xbf16>) -> tensor<?x8xf32
 
 // -----
 
-// Attention without a cache: RoPE on q and k, scores, causal softmax, PV,
-// output projection; grouped query heads reshape to [T, kv_heads, group, d].
+// Attention without a cache: the projections and RoPE on q and k become
+// linalg; the core (scores, causal softmax, PV) stays one
+// matformer.causal_attention on [T, heads, d] queries, [T, kv_heads, d] keys
+// and [kv_heads, d, T] values, scaled by 1/sqrt(4); its [T, heads, d] result
+// is flattened for the output projection.
 // CHECK-LABEL: func.func @attention
 // CHECK: tensor.expand_shape {{.*}} into tensor<?x2x4xf32>
 // CHECK: math.cos
 // CHECK: math.sin
-// CHECK: tensor.expand_shape {{.*}} into tensor<?x1x2x4xf32>
-// CHECK: arith.maximumf
-// CHECK: arith.cmpi ule
-// CHECK: math.exp
-// CHECK: tensor.collapse_shape {{.*}} into tensor<?x8xf32>
+// CHECK-NOT: arith.maximumf
+// CHECK: %[[CORE:.*]] = matformer.causal_attention %{{.*}}, %{{.*}}, %{{.*}} scale(5.000000e-01) : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<1x4x?xf32>
+// CHECK-NOT: arith.maximumf
+// CHECK: tensor.collapse_shape %[[CORE]] {{.*}} into tensor<?x8xf32>
 // CHECK-NOT: bufferization.
+// CHECK-NOT: arith.maximumf
+// CHECK: return
 func.func @attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>) -> tensor<?x8xf32> {
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4)
       : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>
@@ -114,9 +118,11 @@ func.func @attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf3
 // CHECK: bufferization.materialize_in_destination %{{.*}} in restrict writable %[[VDST]]
 // CHECK: %[[TOTAL:.*]] = arith.addi %[[START]]
 // CHECK: %[[KALL:.*]] = memref.subview %[[KC]][0, 0, 0] [%[[TOTAL]], 1, 4]
-// CHECK: bufferization.to_tensor %[[KALL]] restrict
+// CHECK: %[[KEYS:.*]] = bufferization.to_tensor %[[KALL]] restrict
 // CHECK: %[[VALL:.*]] = memref.subview %[[VC]][0, 0, 0] [1, 4, %[[TOTAL]]]
-// CHECK: bufferization.to_tensor %[[VALL]] restrict
+// CHECK: %[[VALUES:.*]] = bufferization.to_tensor %[[VALL]] restrict
+// The core attends from row t at position start + t to positions [0, start + t].
+// CHECK: matformer.causal_attention %{{.*}}, %[[KEYS]], %[[VALUES]] at %[[START]] scale(5.000000e-01)
 func.func @attention_cached(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
                             %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index) -> tensor<?x8xf32> {
   %y = matformer.attention %x, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
@@ -138,4 +144,34 @@ func.func @layer_and_head(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %head: tensor<
   }
   %l = matformer.lm_head %h, %head : tensor<?x8xf32>, tensor<16x8xf32> -> tensor<?x16xf32>
   return %l : tensor<?x16xf32>
+}
+
+// -----
+
+// A layer holding attention against the cache and an FFN, as an .mlir input
+// may have it (matc outlines layers first): the layer is inlined and all of
+// it lowered but the attention core; weight declarations are left alone.
+// CHECK: matformer.weight @model.norm.weight : tensor<8xf32>
+// CHECK-LABEL: func.func @layer_with_attention
+// CHECK-NOT: matformer.decoder_layer
+// CHECK-NOT: matformer.yield
+// CHECK-NOT: matformer.attention
+// CHECK: bufferization.materialize_in_destination
+// CHECK: matformer.causal_attention {{.*}} at %{{.*}} scale(5.000000e-01)
+// CHECK-NOT: matformer.
+// CHECK: return
+matformer.weight @"model.norm.weight" : tensor<8xf32>
+func.func @layer_with_attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: tensor<4x8xf32>, %o: tensor<8x8xf32>,
+                                %g: tensor<16x8xf32>, %d: tensor<8x16xf32>,
+                                %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index) -> tensor<?x8xf32> {
+  %h = matformer.decoder_layer 0 (%x) : tensor<?x8xf32> {
+  ^bb0(%y: tensor<?x8xf32>):
+    %a = matformer.attention %y, q %q, k %k, v %k, o %o heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
+        : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
+    %r = arith.addf %y, %a : tensor<?x8xf32>
+    %f = matformer.nested_ffn %r, %g, %g, %d act silu width 8
+        : tensor<?x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>, tensor<8x16xf32>
+    matformer.yield %f : tensor<?x8xf32>
+  }
+  return %h : tensor<?x8xf32>
 }

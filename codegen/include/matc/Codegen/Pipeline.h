@@ -11,12 +11,16 @@
 //                 entry point (matc/abi/ModelAbi.h); each distinct decoder
 //                 layer becomes one function, called per layer.
 //   matc-to-linalg  the target-independent middle: matformer -> linalg,
-//                 tensor, arith and math on tensors. Every back end and
-//                 training start here.
-//   a back end    CPU: matc-cpu-backend (codegen/CPU/CpuPipeline.h).
+//                 tensor, arith and math on tensors (matmuls as linalg
+//                 contractions), except the attention core, which stays one
+//                 matformer.causal_attention so each back end can fuse it.
+//                 Every back end and training start here.
+//   a back end    CPU: matc-cpu-backend (codegen/CPU/CpuPipeline.h), which
+//                 starts by lowering causal_attention (matc-cpu-lower-attention).
 //
-// A new target adds its back end after matc-to-linalg; a new op adds its
-// lowering to convert-matformer-to-linalg (passes/).
+// A new target adds its back end after matc-to-linalg, with a lowering of
+// causal_attention; a new op adds its lowering to convert-matformer-to-linalg
+// (passes/; the patterns are public: matc/Passes/MatFormerToLinalg.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MATC_CODEGEN_PIPELINE_H

@@ -109,6 +109,53 @@ def MatFormer_AttentionOp : MatFormer_Op<"attention", [
   }];
 }
 
+def MatFormer_CausalAttentionOp : MatFormer_Op<"causal_attention", [Pure,
+    AllTypesMatch<["query", "result"]>]> {
+  let summary = "the attention core: causal grouped-query softmax(q k^T scale) v";
+  let description = [{
+    What is left of `matformer.attention` once the projections, RoPE and the
+    cache writes are lowered (`convert-matformer-to-linalg`): one op, so a
+    back end can lower it as a whole (a fused, flash-style kernel that never
+    materializes the [heads, tokens, positions] scores) or by parts.
+
+    `query` is [T, heads, head_dim]: row t sits at position start_pos + t
+    (start_pos is 0 when absent). `keys` is [S, kv_heads, head_dim] and
+    `values` is [kv_heads, head_dim, S] (positions innermost, the KV cache's
+    layout), both holding positions 0..S-1. Query head h reads KV head
+    h / (heads / kv_heads). For every t and h:
+
+    ```
+    p[s] = softmax over s <= start_pos + t, s < S of
+           scale * sum_d query[t, h, d] * keys[s, h / group, d]
+    result[t, h, d] = sum_s p[s] * values[h / group, d, s]
+    ```
+
+    Position 0 is always visible, so every row attends to something as long
+    as S >= 1. All values are f32.
+
+    ```mlir
+    %o = matformer.causal_attention %q, %k, %v at %start scale(2.500000e-01)
+           : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+    ```
+  }];
+  let arguments = (ins TensorRankOf<[F32], [3]>:$query,
+                       TensorRankOf<[F32], [3]>:$keys,
+                       TensorRankOf<[F32], [3]>:$values,
+                       Optional<Index>:$start_pos,
+                       F64Attr:$scale);
+  let results = (outs TensorRankOf<[F32], [3]>:$result);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values (`at` $start_pos^)? `scale` `(` $scale `)`
+    attr-dict `:` type($query) `,` type($keys) `,` type($values)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumHeads() { return getQuery().getType().getDimSize(1); }
+    int64_t getNumKvHeads() { return getKeys().getType().getDimSize(1); }
+    int64_t getHeadDim() { return getQuery().getType().getDimSize(2); }
+  }];
+}
+
 def MatFormer_NestedFfnOp : MatFormer_Op<"nested_ffn", [Pure,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "a gated FFN that uses only the first `width` of its hidden neurons";

@@ -105,15 +105,22 @@ def ConvertMatFormerToLinalg
     : Pass<"convert-matformer-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower matformer ops to linalg, tensor, arith and math";
   let description = [{
-    Each op becomes linalg.generic ops on tensors: matmuls against [out, in]
-    weights, RMSNorm as a reduction and a scale, RoPE on the two halves of
-    each head, causal softmax attention over the KV cache, and the nested FFN
-    as matmuls on `tensor.extract_slice` views of the universal weights
-    (offset 0, the width static or an SSA value), so no weight is copied.
-    Decoder layers are inlined. Weights must already be values
-    (`matformer-bind-runtime-abi`, or function arguments in tests).
+    A dialect conversion (patterns and target in
+    matc/Passes/MatFormerToLinalg.h, for reuse by other pipelines): each op
+    becomes linalg ops on tensors: matmuls against [out, in] weights
+    (contractions by linalg's ContractionOpInterface), RMSNorm as a reduction
+    and a scale, the nested FFN as matmuls on `tensor.extract_slice` views of
+    the universal weights (offset 0, the width static or an SSA value, so no
+    weight is copied). Attention becomes its q/k/v/o projections, RoPE and
+    the K/V cache writes, around one `matformer.causal_attention` for the
+    core (causal softmax(q k^T / sqrt(d)) v against the cache), which each
+    back end lowers its own way (CPU: `matc-cpu-lower-attention`). Decoder
+    layers are inlined. Weights must already be values
+    (`matformer-bind-runtime-abi`, or function arguments in tests); any
+    other matformer op left over is an error.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::bufferization::BufferizationDialect",

@@ -1,8 +1,9 @@
 //===- LinalgBuilders.h - small linalg building blocks ----------*- C++ -*-===//
 //
-// The pieces the matformer lowering assembles models from: matmuls against
-// [out, in] weights, elementwise maps and row reductions, all as
-// linalg.generic on tensors with a dynamic token dimension.
+// The pieces the matformer lowering (and the CPU back end's attention)
+// assembles models from: matmuls against [out, in] weights, elementwise maps
+// and row reductions, all as linalg.generic on tensors with a dynamic token
+// dimension.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MATC_PASSES_LINALGBUILDERS_H
@@ -39,7 +40,12 @@ mlir::Value multiplyAccumulate(mlir::OpBuilder &b, mlir::Location loc,
                                llvm::ArrayRef<mlir::utils::IteratorType> iterators);
 
 /// `a [M, K] x w[N, K]^T -> [M, N]` in f32: the shape of every projection,
-/// since checkpoints store weights [out, in].
+/// since checkpoints store weights [out, in]. A linalg.generic that
+/// linalg::isaContractionOpInterface recognizes (maps (m, k), (n, k), (m, n);
+/// body out + ext?(a) * ext?(w)), which a back end matches by interface. It
+/// stays generic rather than a named linalg.matmul to keep the fastmath
+/// flags (and because LLVM 22's linalg-specialize-generic-ops turns this
+/// form into a plain linalg.matmul that drops the transpose of B).
 mlir::Value matmulTransposedB(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value a, mlir::Value w);
 

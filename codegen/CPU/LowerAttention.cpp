@@ -1,0 +1,262 @@
+//===- LowerAttention.cpp - matformer.causal_attention -> linalg ----------===//
+//
+// The CPU's form of the attention core, on tensors before bufferization: a
+// loop over tiles of key positions with an online (flash-style) softmax, so
+// the [heads, T, positions] score matrix never exists. Within a tile: scores
+// against the tile's keys, causal mask, softmax terms against the running
+// max, weighted sum of the tile's V (positions innermost, as in the cache).
+// Query heads are grouped as [kv_heads, group] so that every indexing map
+// stays a projected permutation (no floordiv).
+//
+//===----------------------------------------------------------------------===//
+#include "CPU/Passes.h"
+#include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+namespace matc::cpu {
+#define GEN_PASS_DEF_LOWERATTENTION
+#include "CPU/Passes.h.inc"
+} // namespace matc::cpu
+
+using namespace mlir;
+using matc::dimSize;
+using matc::filledTensor;
+using matc::indexingMaps;
+using matc::multiplyAccumulate;
+using matc::matformer::CausalAttentionOp;
+
+namespace {
+
+using utils::IteratorType;
+constexpr IteratorType kPar = IteratorType::parallel;
+constexpr IteratorType kRed = IteratorType::reduction;
+
+/// `offset + s <= start + t`: key position offset + s is visible from query
+/// row t (dimensions tDim and sDim of the enclosing linalg op).
+Value isVisible(OpBuilder &b, Location loc, Value start, Value offset,
+                unsigned tDim, unsigned sDim) {
+  Value t = linalg::IndexOp::create(b, loc, tDim);
+  Value s = linalg::IndexOp::create(b, loc, sDim);
+  Value position = arith::AddIOp::create(b, loc, offset, s);
+  Value last = arith::AddIOp::create(b, loc, start, t);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, position,
+                               last);
+}
+
+/// The [T, heads, headDim] result of `op` at the builder's insertion point:
+/// online softmax over tiles of `tile` positions. Per query row (kv_head,
+/// group, t) it carries the running max m, the running sum l of
+/// exp(score - m) and the running sum acc of exp(score - m) * v; each tile
+/// rescales l and acc by exp(m_old - m_new) and adds its own terms; the
+/// result is acc / l. Only a [kv_heads, group, T, tile] block of scores
+/// exists at a time.
+Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile) {
+  Location loc = op.getLoc();
+  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
+          headDim = op.getHeadDim(), group = heads / kvHeads;
+  MLIRContext *context = b.getContext();
+  Type f32 = b.getF32Type();
+  Value q = op.getQuery(), keys = op.getKeys(), values = op.getValues();
+  OpFoldResult tokens = dimSize(b, loc, q, 0);
+  Value start = op.getStartPos();
+  if (!start)
+    start = arith::ConstantIndexOp::create(b, loc, 0);
+  Value positions = tensor::DimOp::create(b, loc, keys, 0);
+
+  // q as [T, kvHeads, group, headDim]: query head kh*group+g uses KV head kh.
+  auto groupedType = RankedTensorType::get(
+      {op.getType().getDimSize(0), kvHeads, group, headDim}, f32);
+  Value grouped = tensor::ExpandShapeOp::create(
+      b, loc, groupedType, q, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
+      ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(kvHeads),
+                             b.getIndexAttr(group), b.getIndexAttr(headDim)});
+
+  AffineExpr d0, d1, d2, d3, d4;
+  bindDims(context, d0, d1, d2, d3, d4);
+  auto mapsOf = [&](ArrayRef<ArrayRef<AffineExpr>> exprs) {
+    return indexingMaps(context, exprs);
+  };
+  Value scaleValue = arith::ConstantOp::create(
+      b, loc, f32, b.getF32FloatAttr(op.getScale().convertToDouble()));
+  double negativeInfinity = -std::numeric_limits<double>::infinity();
+
+  // Per row [kh, g, t]: running max and sum; per output [t, kh, g, d]: the
+  // running weighted sum of V.
+  SmallVector<OpFoldResult> rowSizes = {b.getIndexAttr(kvHeads),
+                                        b.getIndexAttr(group), tokens};
+  SmallVector<OpFoldResult> outSizes = {tokens, b.getIndexAttr(kvHeads),
+                                        b.getIndexAttr(group),
+                                        b.getIndexAttr(headDim)};
+  Value maxInit = filledTensor(b, loc, rowSizes, f32, negativeInfinity);
+  Value sumInit = filledTensor(b, loc, rowSizes, f32, 0.0);
+  Value accInit = filledTensor(b, loc, outSizes, f32, 0.0);
+
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, tile);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, positions, step, ValueRange{maxInit, sumInit, accInit},
+      [&](OpBuilder &nb, Location nl, Value offset, ValueRange carried) {
+        Value oldMax = carried[0], sum = carried[1], acc = carried[2];
+        Value count = arith::MinSIOp::create(
+            nb, nl, step, arith::SubIOp::create(nb, nl, positions, offset));
+        OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
+        SmallVector<OpFoldResult> ones(3, oneAttr);
+        Value keyTile = tensor::ExtractSliceOp::create(
+            nb, nl, keys, {offset, zeroAttr, zeroAttr},
+            {count, nb.getIndexAttr(kvHeads), nb.getIndexAttr(headDim)}, ones);
+        Value valueTile = tensor::ExtractSliceOp::create(
+            nb, nl, values, {zeroAttr, zeroAttr, offset},
+            {nb.getIndexAttr(kvHeads), nb.getIndexAttr(headDim), count}, ones);
+
+        // scores[kh, g, t, s] = q[t, kh, g, :] . keys[offset + s, kh, :]
+        SmallVector<OpFoldResult> scoreSizes = {nb.getIndexAttr(kvHeads),
+                                                nb.getIndexAttr(group), tokens,
+                                                count};
+        Value scores = multiplyAccumulate(
+            nb, nl, {grouped, keyTile}, filledTensor(nb, nl, scoreSizes, f32, 0.0),
+            mapsOf({{d2, d0, d1, d4}, {d3, d0, d4}, {d0, d1, d2, d3}}),
+            {kPar, kPar, kPar, kPar, kRed});
+
+        // The tile's max of scale * scores over the visible positions.
+        auto rowMaps = mapsOf({{d0, d1, d2, d3}, {d0, d1, d2}});
+        Value tileMax =
+            linalg::GenericOp::create(
+                nb, nl, maxInit.getType(), ValueRange{scores},
+                ValueRange{filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
+                rowMaps, {kPar, kPar, kPar, kRed},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  Value scaled = arith::MulFOp::create(bb, bl, args[0], scaleValue);
+                  Value larger = arith::MaximumFOp::create(bb, bl, args[1], scaled);
+                  Value visible = isVisible(bb, bl, start, offset, 2, 3);
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::SelectOp::create(bb, bl, visible, larger, args[1])
+                          .getResult());
+                })
+                .getResult(0);
+
+        // New max; the factor exp(old - new) that rescales what was summed
+        // against the old max (1 when it did not move, also while both are
+        // still -inf); the sum rescaled.
+        auto rowType = cast<RankedTensorType>(maxInit.getType());
+        auto identity3 = nb.getMultiDimIdentityMap(3);
+        auto update = linalg::GenericOp::create(
+            nb, nl, TypeRange{rowType, rowType, rowType},
+            ValueRange{oldMax, tileMax},
+            ValueRange{oldMax, tensor::EmptyOp::create(nb, nl, rowSizes, f32),
+                       sum},
+            SmallVector<AffineMap>(5, identity3), {kPar, kPar, kPar},
+            [&](OpBuilder &bb, Location bl, ValueRange args) {
+              Value before = args[0];
+              Value after = arith::MaximumFOp::create(bb, bl, before, args[1]);
+              Value same = arith::CmpFOp::create(bb, bl, arith::CmpFPredicate::OEQ,
+                                                 before, after);
+              Value one = arith::ConstantOp::create(bb, bl, f32,
+                                                    bb.getF32FloatAttr(1));
+              Value shrink = math::ExpOp::create(
+                  bb, bl, arith::SubFOp::create(bb, bl, before, after));
+              Value factor = arith::SelectOp::create(bb, bl, same, one, shrink);
+              linalg::YieldOp::create(
+                  bb, bl,
+                  ValueRange{after, factor,
+                             arith::MulFOp::create(bb, bl, args[4], factor)});
+            });
+        Value newMax = update.getResult(0), factor = update.getResult(1),
+              rescaledSum = update.getResult(2);
+
+        // p = exp(scale * scores - max) where visible, else 0 (in place of
+        // the scores).
+        Value probs =
+            linalg::GenericOp::create(
+                nb, nl, scores.getType(), ValueRange{scores, newMax},
+                ValueRange{scores},
+                mapsOf({{d0, d1, d2, d3}, {d0, d1, d2}, {d0, d1, d2, d3}}),
+                {kPar, kPar, kPar, kPar},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  Value scaled = arith::MulFOp::create(bb, bl, args[0], scaleValue);
+                  Value shifted = arith::SubFOp::create(bb, bl, scaled, args[1]);
+                  Value e = math::ExpOp::create(bb, bl, shifted);
+                  Value zeroF = arith::ConstantOp::create(bb, bl, f32,
+                                                          bb.getF32FloatAttr(0));
+                  Value visible = isVisible(bb, bl, start, offset, 2, 3);
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::SelectOp::create(bb, bl, visible, e, zeroF).getResult());
+                })
+                .getResult(0);
+
+        // sum += sum_s p
+        Value newSum =
+            linalg::GenericOp::create(
+                nb, nl, rowType, ValueRange{probs}, ValueRange{rescaledSum},
+                rowMaps, {kPar, kPar, kPar, kRed},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::AddFOp::create(bb, bl, args[1], args[0]).getResult());
+                })
+                .getResult(0);
+
+        // acc = acc * factor + sum_s p[kh, g, t, s] * values[kh, d, offset + s]
+        Value rescaledAcc =
+            linalg::GenericOp::create(
+                nb, nl, acc.getType(), ValueRange{factor}, ValueRange{acc},
+                mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}),
+                {kPar, kPar, kPar, kPar},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::MulFOp::create(bb, bl, args[1], args[0]).getResult());
+                })
+                .getResult(0);
+        Value newAcc = multiplyAccumulate(
+            nb, nl, {probs, valueTile}, rescaledAcc,
+            mapsOf({{d1, d2, d0, d4}, {d1, d3, d4}, {d0, d1, d2, d3}}),
+            {kPar, kPar, kPar, kPar, kRed});
+        scf::YieldOp::create(nb, nl, ValueRange{newMax, newSum, newAcc});
+      });
+
+  // out[t, kh, g, d] = acc / sum
+  Value sum = loop.getResult(1), acc = loop.getResult(2);
+  Value attended =
+      linalg::GenericOp::create(
+          b, loc, acc.getType(), ValueRange{sum}, ValueRange{acc},
+          mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}), {kPar, kPar, kPar, kPar},
+          [&](OpBuilder &bb, Location bl, ValueRange args) {
+            linalg::YieldOp::create(
+                bb, bl, arith::DivFOp::create(bb, bl, args[1], args[0]).getResult());
+          })
+          .getResult(0);
+  return tensor::CollapseShapeOp::create(
+      b, loc, op.getType(), attended,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+}
+
+struct LowerAttentionPass
+    : matc::cpu::impl::LowerAttentionBase<LowerAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (positionTile < 1) {
+      getOperation()->emitError()
+          << "matc-cpu-lower-attention: position-tile must be positive, got "
+          << static_cast<int64_t>(positionTile);
+      return signalPassFailure();
+    }
+    IRRewriter rewriter(&getContext());
+    getOperation()->walk([&](CausalAttentionOp op) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOp(op, lowerCausalAttention(rewriter, op, positionTile));
+    });
+  }
+};
+
+} // namespace

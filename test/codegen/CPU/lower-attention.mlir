@@ -1,0 +1,89 @@
+// RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention --canonicalize | FileCheck %s
+// RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention=position-tile=2 --canonicalize | FileCheck %s --check-prefix=TILE2
+// RUN: not matc-opt %s -split-input-file --matc-cpu-lower-attention=position-tile=0 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: matc-cpu-lower-attention: position-tile must be positive, got 0
+
+// Against the cache: an online softmax over tiles of 128 key positions. The
+// running max, sum and weighted sum of V start at -inf, 0 and 0 and are
+// carried by the loop; only a [kv_heads, group, T, tile] block of scores
+// exists at a time.
+// CHECK-LABEL: func.func @cached(
+// CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x16xf32>, %[[V:[a-z0-9]+]]: tensor<2x16x?xf32>, %[[START:[a-z0-9]+]]: index
+// CHECK-NOT: matformer.
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[TILE:.*]] = arith.constant 128 : index
+// CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK: %[[POSITIONS:.*]] = tensor.dim %[[K]], %c0
+// CHECK: %[[GROUPED:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3]] {{.*}} into tensor<?x2x2x16xf32>
+// CHECK: %[[MAX0:.*]] = linalg.fill ins(%[[NEGINF]] : f32) {{.*}} -> tensor<2x2x?xf32>
+// CHECK: %[[SUM0:.*]] = linalg.fill {{.*}} -> tensor<2x2x?xf32>
+// CHECK: %[[ACC0:.*]] = linalg.fill {{.*}} -> tensor<?x2x2x16xf32>
+// CHECK: %[[LOOP:.*]]:3 = scf.for %[[OFFSET:.*]] = %c0 to %[[POSITIONS]] step %[[TILE]] iter_args(%[[MAX:.*]] = %[[MAX0]], %[[SUM:.*]] = %[[SUM0]], %[[ACC:.*]] = %[[ACC0]])
+// The tile: positions [offset, offset + min(128, positions - offset)).
+// CHECK: %[[LEFT:.*]] = arith.subi %[[POSITIONS]], %[[OFFSET]]
+// CHECK: %[[COUNT:.*]] = arith.minsi %[[LEFT]], %[[TILE]]
+// CHECK: %[[KTILE:.*]] = tensor.extract_slice %[[K]][%[[OFFSET]], 0, 0] [%[[COUNT]], 2, 16]
+// CHECK: %[[VTILE:.*]] = tensor.extract_slice %[[V]][0, 0, %[[OFFSET]]] [2, 16, %[[COUNT]]]
+// Scores of the tile: a contraction over head_dim.
+// CHECK: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[GROUPED]], %[[KTILE]] : tensor<?x2x2x16xf32>, tensor<?x2x16xf32>) outs(%{{.*}} : tensor<2x2x?x?xf32>)
+// CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
+// CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
+// The tile's max over visible positions: offset + s <= start + t.
+// CHECK: %[[TILEMAX:.*]] = linalg.generic {{.*}} ins(%[[SCORES]] :
+// CHECK: arith.mulf %{{.*}}, %[[SCALE]]
+// CHECK: arith.maximumf
+// CHECK: %[[POS:.*]] = arith.addi %[[OFFSET]], %{{.*}}
+// CHECK: %[[LAST:.*]] = arith.addi %[[START]], %{{.*}}
+// CHECK: arith.cmpi ule, %[[POS]], %[[LAST]]
+// New max, the rescaling factor exp(old - new) (1 if unchanged), the sum rescaled.
+// CHECK: %[[UPDATE:.*]]:3 = linalg.generic {{.*}} ins(%[[MAX]], %[[TILEMAX]] : {{.*}}) outs(%[[MAX]], %{{.*}}, %[[SUM]] :
+// CHECK: %[[NEW:.*]] = arith.maximumf
+// CHECK: arith.cmpf oeq
+// CHECK: math.exp
+// CHECK: arith.select
+// p = exp(scale * score - max) where visible, in place of the scores.
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0 : {{.*}}) outs(%[[SCORES]] :
+// CHECK: math.exp
+// CHECK: arith.cmpi ule
+// CHECK: %[[NEWSUM:.*]] = linalg.generic {{.*}} ins(%[[P]] : {{.*}}) outs(%[[UPDATE]]#2 :
+// CHECK: %[[RESCALED:.*]] = linalg.generic {{.*}} ins(%[[UPDATE]]#1 : {{.*}}) outs(%[[ACC]] :
+// The tile's weighted sum of V reduces over its innermost positions.
+// CHECK: %[[NEWACC:.*]] = linalg.generic {{.*}} ins(%[[P]], %[[VTILE]] : tensor<2x2x?x?xf32>, tensor<2x16x?xf32>) outs(%[[RESCALED]] : tensor<?x2x2x16xf32>)
+// CHECK: scf.yield %[[UPDATE]]#0, %[[NEWSUM]], %[[NEWACC]]
+// Normalized once, at the end.
+// CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[LOOP]]#1 : {{.*}}) outs(%[[LOOP]]#2 :
+// CHECK: arith.divf
+// CHECK: tensor.collapse_shape %[[OUT]] {{\[}}[0], [1, 2], [3]] : tensor<?x2x2x16xf32> into tensor<?x4x16xf32>
+// CHECK-NOT: matformer.
+// TILE2-LABEL: func.func @cached
+// TILE2: %[[TILE:.*]] = arith.constant 2 : index
+// TILE2: scf.for {{.*}} step %[[TILE]]
+func.func @cached(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %start: index) -> tensor<?x4x16xf32> {
+  %o = matformer.causal_attention %q, %k, %v at %start scale(0.25)
+      : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
+  return %o : tensor<?x4x16xf32>
+}
+
+// -----
+
+// Without a start position, row t sees positions [0, t]; the scale is the
+// op's. Three positions fit in one tile: the loop runs once and folds away.
+// CHECK-LABEL: func.func @uncached
+// CHECK: arith.constant 1.250000e-01 : f32
+// CHECK-NOT: scf.for
+// CHECK: arith.maximumf
+// CHECK: %[[T:.*]] = linalg.index 2
+// CHECK: %[[S:.*]] = linalg.index 3
+// CHECK: arith.cmpi ule, %[[S]], %[[T]]
+// CHECK-NOT: matformer.
+// With tiles of two positions, a second tile of one.
+// TILE2-LABEL: func.func @uncached
+// TILE2: scf.for %{{.*}} = %c0 to %c3 step %c2
+// TILE2: arith.minsi
+// TILE2: tensor.extract_slice {{.*}} : tensor<3x4x16xf32> to tensor<?x4x16xf32>
+func.func @uncached(%q: tensor<3x4x16xf32>, %k: tensor<3x4x16xf32>, %v: tensor<4x16x3xf32>) -> tensor<3x4x16xf32> {
+  %o = matformer.causal_attention %q, %k, %v scale(0.125)
+      : tensor<3x4x16xf32>, tensor<3x4x16xf32>, tensor<4x16x3xf32>
+  return %o : tensor<3x4x16xf32>
+}

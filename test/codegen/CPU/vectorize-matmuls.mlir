@@ -1,0 +1,259 @@
+// RUN: matc-opt %s -split-input-file --matc-vectorize-matmuls | FileCheck %s
+// RUN: not matc-opt %s -split-input-file --matc-vectorize-matmuls=lanes=0 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: matc-vectorize-matmuls: lanes, rows and columns must be positive, got 0, 4, 4
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// Blocks of 4 columns run in parallel; 4 x 4 register blocks keep 16 vector
+// accumulators along k, then leftover rows (1 x 4) and columns (1 x 1), and
+// a scalar loop for the last k mod 16 products.
+// CHECK-LABEL: func.func @matmul
+// CHECK-NOT: linalg.generic
+// CHECK: scf.parallel
+// CHECK: scf.for {{.*}} step %c4
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-4: vector.load %{{.*}} : memref<?x64xf32>, vector<16xf32>
+// CHECK: vector.load %{{.*}} : memref<48x64xbf16>, vector<16xbf16>
+// CHECK: arith.extf {{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK-COUNT-16: vector.fma
+// CHECK: vector.reduction <add>, {{.*}} fastmath<reassoc,contract>
+// CHECK: memref.store
+// CHECK: scf.reduce
+func.func @matmul(%a: memref<?x64xf32>, %w: memref<48x64xbf16>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xbf16>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %e = arith.extf %y : bf16 to f32
+    %p = arith.mulf %x, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// Rows read with a stride along k (not a [out, in] weight view) keep the
+// generic: the kernel needs contiguous rows.
+// CHECK-LABEL: func.func @strided_rows
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @strided_rows(%a: memref<?x64xf32>, %w: memref<48x64xf32, strided<[1, 48]>>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32, strided<[1, 48]>>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// A body that is not a multiply-accumulate keeps the generic.
+// CHECK-LABEL: func.func @not_a_matmul
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+func.func @not_a_matmul(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.maximumf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// The multiply-accumulate in the other operand orders, `p + acc` with
+// `y * x`, is the same matmul.
+// CHECK-LABEL: func.func @matmul_commuted
+// CHECK-NOT: linalg.generic
+// CHECK: scf.parallel
+// CHECK: vector.fma
+func.func @matmul_commuted(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %y, %x fastmath<reassoc,contract> : f32
+    %s = arith.addf %p, %acc fastmath<reassoc,contract> : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A named linalg.matmul with transposed-B indexing maps is recognized too.
+// CHECK-LABEL: func.func @named_matmul_transposed_b
+// CHECK-NOT: linalg.matmul
+// CHECK: scf.parallel
+// CHECK: vector.load %{{.*}} : memref<48x64xbf16>, vector<16xbf16>
+// CHECK: vector.fma
+func.func @named_matmul_transposed_b(%a: memref<?x64xf32>, %w: memref<48x64xbf16>, %c: memref<?x48xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                 affine_map<(m, n, k) -> (n, k)>,
+                                 affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xbf16>) outs(%c : memref<?x48xf32>)
+  return
+}
+
+// -----
+
+// A plain linalg.matmul (B stored [K, N]) is not this kernel's layout.
+// CHECK-LABEL: func.func @named_matmul
+// CHECK: linalg.matmul
+// CHECK-NOT: vector.
+func.func @named_matmul(%a: memref<?x64xf32>, %w: memref<64x48xf32>, %c: memref<?x48xf32>) {
+  linalg.matmul ins(%a, %w : memref<?x64xf32>, memref<64x48xf32>) outs(%c : memref<?x48xf32>)
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// Look-alikes with one mulf and one addf that are not a multiply-accumulate
+// keep their generic: (a + c) * b ...
+// CHECK-LABEL: func.func @add_then_multiply
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @add_then_multiply(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %s = arith.addf %x, %acc : f32
+    %p = arith.mulf %s, %y : f32
+    linalg.yield %p : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// ... a * b + a (the accumulator is dropped) ...
+// CHECK-LABEL: func.func @multiply_add_input
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @multiply_add_input(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// ... a * b - c ...
+// CHECK-LABEL: func.func @multiply_subtract
+// CHECK: linalg.generic
+// CHECK: arith.subf
+// CHECK-NOT: vector.
+func.func @multiply_subtract(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.subf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// ... a * a + c (the weight is never read) ...
+// CHECK-LABEL: func.func @square_accumulate
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @square_accumulate(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %x : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// ... a * ext(a) + c, the widening applied to the wrong operand ...
+// CHECK-LABEL: func.func @extension_of_other_operand
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @extension_of_other_operand(%a: memref<?x64xf32>, %w: memref<48x64xbf16>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xbf16>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: bf16, %acc: f32):
+    %t = arith.truncf %x : f32 to bf16
+    %e = arith.extf %t : bf16 to f32
+    %p = arith.mulf %x, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// ... and a max-reduction of products.
+// CHECK-LABEL: func.func @max_reduction
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK-NOT: vector.
+func.func @max_reduction(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.maximumf %x, %y : f32
+    %s = arith.maximumf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
