@@ -132,8 +132,10 @@ bool readField(const std::string &name, const Json &value,
     return readMix(value, name, request.mixText, error);
   if (name == "draft_mix")
     return readMix(value, name, request.draftMixText, error);
-  if (name == "max_new_tokens")
+  if (name == "max_new_tokens") {
+    request.maxNewTokensGiven = true;
     return readInt(value, name, 0, intMax, options.maxNewTokens, error);
+  }
   if (name == "top_k")
     return readInt(value, name, 0, intMax, options.sampling.topK, error);
   if (name == "draft_tokens")
