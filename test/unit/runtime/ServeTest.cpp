@@ -313,6 +313,11 @@ TEST_F(ServeCommandTest, HostileLinesGetErrorRepliesAndServingGoesOn) {
       {"{\"tokens\": [1], \"draft_tokens\": true}", "field 'draft_tokens'"},
       {"{\"tokens\": [1], \"mix\": {\"ffn_hidden_dims\": \"x\"}}",
        "field 'mix'"},
+      // The server's files are not the client's to read.
+      {"{\"tokens\": [1], \"mix\": \"@/etc/passwd\"}",
+       "field 'mix': '@file' is not accepted in a request"},
+      {"{\"tokens\": [1], \"draft_mix\": \"@mix.json\"}",
+       "field 'draft_mix': '@file' is not accepted"},
       {"[\"tokens\", 1]", "expected a JSON object"},
       {"\"just a string\"", "expected a JSON object"},
       {"{\"id\": 8}", "exactly one of the fields 'prompt' and 'tokens'"},
