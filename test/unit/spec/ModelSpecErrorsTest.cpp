@@ -373,8 +373,9 @@ TEST(ModelSpecErrorsTest, ReportsEveryProblemAtOnce) {
 // Resource limits (README.md, Hostile inputs): refused while parsing, before
 // anything sized by the spec is allocated.
 TEST(ModelSpecErrorsTest, LayerCountIsBoundedBeforeAllocating) {
-  // Found by fuzzing (scripts/fuzz.sh spec): 2^31-1 layers made the parser
-  // allocate a 16 GiB per-layer width list before any other check.
+  // Found while writing the fuzz targets (the spec target reports it as
+  // out-of-memory; its seed corpus keeps the input): 2^31-1 layers made the
+  // parser allocate a 16 GiB per-layer width list before any other check.
   EXPECT_TRUE(hasError(
       rejected(with(baseSpec(), "num_hidden_layers", 2147483647)),
       {"num_hidden_layers: 2147483647 exceeds the limit of 4096 layers"}));
