@@ -62,6 +62,12 @@ int runGenerate(const CommandContext &context,
   std::optional<std::vector<int32_t>> promptTokens =
       session.promptTokens(useTokens ? "--tokens" : "--prompt",
                            useTokens ? tokensText : prompt, diags);
+  // The default (32) is clamped to the context; a given value beyond it
+  // can never be honoured.
+  if (parser.given("--max-new-tokens") &&
+      !session.checkMaxNewTokens(options.maxNewTokens, "--max-new-tokens",
+                                 diags))
+    return context.report(diags);
   if (!promptTokens || !session.loadWeights(weightsPath, diags))
     return context.report(diags);
   std::unique_ptr<ModelRunner> draftRunner;

@@ -1,10 +1,19 @@
 #include "matrt/ModelRunner.h"
 
+#include <unistd.h>
+
 namespace matrt {
 
 using matc::spec::Diagnostics;
 using matc::spec::formatMix;
 using matc::spec::Mix;
+
+uint64_t physicalMemoryBytes() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || pageSize <= 0)
+    return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize);
+}
 
 std::vector<int64_t> layerWidthsOf(const Mix &mix) {
   std::vector<int64_t> widths;
@@ -27,6 +36,18 @@ std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
   const BufferSpec &vCache = manifest.buffer("v_cache");
   uint64_t kElements = static_cast<uint64_t>(kCache.numElements());
   uint64_t vElements = static_cast<uint64_t>(vCache.numElements());
+  // Refused before allocating: with overcommit a cache larger than the
+  // machine would be granted, then fail page by page.
+  uint64_t cacheBytes = (kElements + vElements) * sizeof(float);
+  uint64_t physical = physicalMemoryBytes();
+  if (physical != 0 && cacheBytes > physical) {
+    diags.error("KV cache",
+                "needs " + std::to_string(cacheBytes) +
+                    " bytes (buffers k_cache and v_cache), more than this "
+                    "machine's " +
+                    std::to_string(physical) + " bytes of memory");
+    return nullptr;
+  }
   runner->keyCache = AlignedBuffer(kElements * sizeof(float));
   runner->valueCache = AlignedBuffer(vElements * sizeof(float));
   if (!runner->keyCache.ok() || !runner->valueCache.ok()) {

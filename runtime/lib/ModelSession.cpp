@@ -84,6 +84,19 @@ bool ModelSession::checkPrompt(const std::vector<int32_t> &tokens,
   return true;
 }
 
+bool ModelSession::checkMaxNewTokens(int64_t maxNewTokens,
+                                     const std::string &where,
+                                     Diagnostics &diags) const {
+  if (maxNewTokens <= manifest().maxPositions)
+    return true;
+  diags.error(where, std::to_string(maxNewTokens) +
+                         " is beyond the model's context: at most "
+                         "max_positions (" +
+                         std::to_string(manifest().maxPositions) +
+                         ") tokens fit, prompt included");
+  return false;
+}
+
 bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {
   weights = WeightStore::load(path, manifest(), diags);
   if (!weights)

@@ -42,6 +42,11 @@ public:
   bool checkPrompt(const std::vector<int32_t> &tokens, const std::string &where,
                    matc::spec::Diagnostics &diags) const;
 
+  // --max-new-tokens / max_new_tokens beyond the context can never be
+  // honoured: more than max_positions is an error naming `where`.
+  bool checkMaxNewTokens(int64_t maxNewTokens, const std::string &where,
+                         matc::spec::Diagnostics &diags) const;
+
   // Loads the weights once and makes runner(), set to the selected mix.
   bool loadWeights(const std::string &path, matc::spec::Diagnostics &diags);
   // Another runner over the same weights with a KV cache of its own (a draft

@@ -12,7 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 
 namespace matrt {
 
@@ -27,19 +30,27 @@ using matc::spec::formatMix;
 using matc::spec::Mix;
 
 // One line without its '\n' (and a '\r' before it); false at end of input.
-bool readLine(std::FILE *in, std::string &line) {
-  char *buffer = nullptr;
-  std::size_t capacity = 0;
-  ssize_t length = ::getline(&buffer, &capacity, in);
-  if (length >= 0)
-    line.assign(buffer, static_cast<std::size_t>(length));
-  std::free(buffer);
-  if (length < 0)
+// At most kMaxServeLineBytes are kept: the rest of a longer line is read and
+// dropped (memory stays bounded whatever the client sends) and `tooLong`
+// is set. A final line without '\n' counts as a line.
+bool readLine(std::FILE *in, std::string &line, bool &tooLong) {
+  line.clear();
+  tooLong = false;
+  int c = std::getc(in);
+  if (c == EOF)
     return false;
-  if (!line.empty() && line.back() == '\n')
-    line.pop_back();
+  // Byte by byte: NUL bytes and any other binary garbage stay in the line.
+  for (; c != EOF && c != '\n'; c = std::getc(in)) {
+    if (line.size() < kMaxServeLineBytes + 1)
+      line.push_back(static_cast<char>(c));
+    else
+      tooLong = true;
+  }
   if (!line.empty() && line.back() == '\r')
     line.pop_back();
+  tooLong |= line.size() > kMaxServeLineBytes;
+  if (tooLong)
+    line.clear();
   return true;
 }
 
@@ -98,6 +109,9 @@ Json Server::answer(const std::string &line) {
   if (request.draftMixText)
     draftMix = selectDraftMix(manifest, *request.draftMixText, diags,
                               "field 'draft_mix'");
+  if (request.maxNewTokensGiven)
+    session.checkMaxNewTokens(request.options.maxNewTokens,
+                              "field 'max_new_tokens'", diags);
   std::optional<std::vector<int32_t>> prompt = request.tokens;
   std::string promptField =
       request.prompt ? "field 'prompt'" : "field 'tokens'";
@@ -197,19 +211,40 @@ int runServe(const CommandContext &context,
                formatMix(session.mix()).c_str());
   std::fflush(context.console.err);
 
+  // A client that stops reading must not kill the server with SIGPIPE: the
+  // failed write is seen below and ends the loop cleanly.
+  std::signal(SIGPIPE, SIG_IGN);
   Server server(session);
   int64_t requests = 0, failures = 0;
   std::string line;
-  while (readLine(context.console.in, line)) {
-    if (isBlank(line))
+  bool tooLong = false, outputClosed = false;
+  while (readLine(context.console.in, line, tooLong)) {
+    if (!tooLong && isBlank(line))
       continue;
-    Json reply = server.answer(line);
+    Json reply;
+    if (tooLong) {
+      reply["id"] = nullptr;
+      reply["error"] = "request line longer than the limit of " +
+                       std::to_string(kMaxServeLineBytes) + " bytes";
+    } else {
+      reply = server.answer(line);
+    }
     ++requests;
     failures += reply.contains("error") ? 1 : 0;
     std::string text =
         reply.dump(-1, ' ', false, Json::error_handler_t::replace);
-    std::fprintf(context.console.out, "%s\n", text.c_str());
-    std::fflush(context.console.out);
+    if (std::fprintf(context.console.out, "%s\n", text.c_str()) < 0 ||
+        std::fflush(context.console.out) != 0) {
+      outputClosed = true;
+      break;
+    }
+  }
+  if (outputClosed) {
+    std::fprintf(context.console.err,
+                 "serve: cannot write replies (%s); stopping after %lld "
+                 "requests\n",
+                 std::strerror(errno), static_cast<long long>(requests));
+    return kExitUserError;
   }
   std::fprintf(context.console.err, "serve: %lld requests, %lld failed\n",
                static_cast<long long>(requests),

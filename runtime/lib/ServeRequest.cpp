@@ -75,6 +75,14 @@ bool readInt(const Json &value, const std::string &name, int64_t min,
 
 bool readMix(const Json &value, const std::string &name,
              std::optional<std::string> &target, std::string &error) {
+  if (value.is_string() && !value.get<std::string>().empty() &&
+      value.get<std::string>()[0] == '@') {
+    // A client must not make the server read its files.
+    error = "field '" + name +
+            "': '@file' is not accepted in a request (send the MatFormer Lab "
+            "object inline)";
+    return false;
+  }
   if (value.is_string() && !value.get<std::string>().empty()) {
     target = value.get<std::string>();
     return true;
@@ -132,8 +140,10 @@ bool readField(const std::string &name, const Json &value,
     return readMix(value, name, request.mixText, error);
   if (name == "draft_mix")
     return readMix(value, name, request.draftMixText, error);
-  if (name == "max_new_tokens")
+  if (name == "max_new_tokens") {
+    request.maxNewTokensGiven = true;
     return readInt(value, name, 0, intMax, options.maxNewTokens, error);
+  }
   if (name == "top_k")
     return readInt(value, name, 0, intMax, options.sampling.topK, error);
   if (name == "draft_tokens")

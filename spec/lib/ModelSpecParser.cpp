@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 namespace matc::spec {
@@ -56,6 +57,7 @@ private:
   void parseSampling(const Json *value);
   void parseDefaultMix(const Json *value);
   void validateDefaultMix();
+  void checkMemory();
 
   bool readDimension(const std::string &key, int64_t &result, bool required);
   // A list of one number per granularity, e.g. loss weights.
@@ -126,6 +128,14 @@ void ModelSpecParser::parseShape() {
   shapeValid &= readDimension("vocab_size", spec.vocabSize, true);
   shapeValid &= readDimension("hidden_size", spec.hiddenSize, true);
   shapeValid &= readDimension("num_hidden_layers", spec.numLayers, true);
+  if (spec.numLayers > kMaxLayers) {
+    // Refused before any per-layer list is allocated.
+    diags.error("num_hidden_layers",
+                std::to_string(spec.numLayers) + " exceeds the limit of " +
+                    std::to_string(kMaxLayers) + " layers");
+    spec.numLayers = 0;
+    shapeValid = false;
+  }
   bool headsValid = readDimension("num_attention_heads", spec.numHeads, true);
   shapeValid &= headsValid;
 
@@ -501,10 +511,36 @@ std::optional<ModelSpec> ModelSpecParser::parse() {
   parseMatformer();
   if (diags.errorCount() != errorsBefore)
     return std::nullopt;
+  checkMemory();
+  if (diags.errorCount() != errorsBefore)
+    return std::nullopt;
   validateDefaultMix();
   if (diags.errorCount() != errorsBefore)
     return std::nullopt;
   return spec;
+}
+
+void ModelSpecParser::checkMemory() {
+  ModelMemory memory = modelMemoryBytes(spec);
+  if (memory.total() <= kMaxModelBytes)
+    return;
+  auto gib = [](double bytes) {
+    char text[64];
+    double gibibytes = bytes / double(1 << 30);
+    if (gibibytes < 1)
+      std::snprintf(text, sizeof text, "%.1f MiB", gibibytes * 1024);
+    else if (gibibytes < 1024)
+      std::snprintf(text, sizeof text, "%.1f GiB", gibibytes);
+    else
+      std::snprintf(text, sizeof text, "%.4g TiB", gibibytes / 1024);
+    return std::string(text);
+  };
+  diags.error("", "this model needs " + gib(memory.total()) +
+                      " for one full-context run (weights " +
+                      gib(memory.weightBytes) + ", KV caches " +
+                      gib(memory.cacheBytes) + ", activations " +
+                      gib(memory.activationBytes) +
+                      "), more than the limit of " + gib(kMaxModelBytes));
 }
 
 std::optional<ModelSpec> parseSpecText(const std::string &jsonText,
@@ -517,6 +553,26 @@ std::optional<ModelSpec> parseSpecText(const std::string &jsonText,
 }
 
 } // namespace
+
+ModelMemory modelMemoryBytes(const ModelSpec &spec) {
+  double vocab = double(spec.vocabSize), hidden = double(spec.hiddenSize);
+  double heads = double(spec.numHeads), kvHeads = double(spec.numKvHeads);
+  double headDim = double(spec.headDim), positions = double(spec.maxPositions);
+  double layers = double(spec.numLayers), dff = double(spec.dFF());
+  double perLayer = 2 * hidden; // the two norms
+  perLayer += hidden * headDim * (2 * heads + 2 * kvHeads); // q, k, v, o
+  double params = vocab * hidden * (spec.tieWordEmbeddings ? 1 : 2) + hidden;
+  params += layers * perLayer;
+  for (int64_t width : spec.intermediateSize)
+    params += 3 * hidden * double(width);
+  ModelMemory memory;
+  memory.weightBytes = 4 * params;
+  memory.cacheBytes = 4 * 2 * layers * positions * kvHeads * headDim;
+  memory.activationBytes =
+      4 * (positions * vocab + heads * positions * positions +
+           2 * positions * dff + 4 * positions * hidden);
+  return memory;
+}
 
 std::optional<ModelSpec> parseModelSpec(const std::string &jsonText,
                                         Diagnostics &diags) {

@@ -111,6 +111,10 @@ private:
 // The forward function's layer_widths for `mix`.
 std::vector<int64_t> layerWidthsOf(const matc::spec::Mix &mix);
 
+// The machine's physical memory (sysconf), or 0 when unknown. ModelRunner
+// refuses KV caches larger than it before allocating them.
+uint64_t physicalMemoryBytes();
+
 } // namespace matrt
 
 #endif // MATRT_MODELRUNNER_H

@@ -4,6 +4,7 @@
 #include "matrt/Generation.h"
 #include "matrt/SpeculativeDecoding.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +21,10 @@ namespace matrt {
 // object. A member set to null counts as absent. An unknown member is ignored
 // with a warning in the reply, so clients written for a later version still
 // get answers.
+// The longest request line `OUT serve` reads (1 MiB, '\n' not counted); a
+// longer one is dropped unread past the limit and gets an error reply.
+inline constexpr std::size_t kMaxServeLineBytes = std::size_t(1) << 20;
+
 struct ServeRequest {
   // The "id" member as JSON text, echoed in the reply; empty when absent.
   std::string idJson;
@@ -29,6 +34,9 @@ struct ServeRequest {
   std::optional<std::string> draftMixText; // absent: no speculative decoding
   int64_t draftTokens = kDefaultDraftTokens;
   GenerationOptions options; // max 32 new tokens, greedy, seed 0
+  // max_new_tokens was given (the default is clamped to the context,
+  // a given value beyond it is an error).
+  bool maxNewTokensGiven = false;
   std::vector<std::string> warnings;
 };
 

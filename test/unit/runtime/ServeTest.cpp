@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
 using namespace matrt;
 using matc::test::contains;
 using matc::test::lines;
@@ -271,4 +275,111 @@ TEST_F(ServeCommandTest, StartUpErrorsEndTheServer) {
   Outcome empty = runToyCommand({"serve", "--weights", weights});
   EXPECT_EQ(empty.status, kExitSuccess);
   EXPECT_EQ(empty.out, "");
+}
+
+// Hostile clients (README.md, Hostile inputs): every bad line gets an error
+// reply naming the problem, and the next good request is answered.
+TEST_F(ServeCommandTest, HostileLinesGetErrorRepliesAndServingGoesOn) {
+  const std::string good = "{\"id\": \"ok\", \"tokens\": [1], "
+                           "\"max_new_tokens\": 1}\n";
+  struct Case {
+    std::string line, error;
+  };
+  std::vector<Case> cases = {
+      {std::string("\x00\xff\xfe\x01garbage\x7f", 13), "malformed JSON"},
+      {"{\"id\": 1, \"prompt\": \"\xff\xfe\xc3\"}", "malformed JSON"},
+      {"{\"id\": 2, \"prompt\": \"a\xc3\"}", "malformed JSON"},
+      {"{\"id\": 3, \"tokens\": [1], \"max_new_tokens\": 1e999}",
+       "malformed JSON: number overflow parsing '1e999'"},
+      {"{\"id\": 4, \"tokens\": [1], \"seed\": 99999999999999999999999}",
+       "field 'seed'"},
+      {"{\"id\": 5, \"tokens\": [99999999999999999999]}", "field 'tokens'"},
+      {"{\"id\": 6, \"tokens\": [1], \"max_new_tokens\": 9223372036854775807}",
+       "field 'max_new_tokens'"},
+      {"{\"id\": 7, \"tokens\": [1], \"temperature\": -1e308}",
+       "field 'temperature'"},
+      // Wrong types, field by field.
+      {"{\"prompt\": 5}", "field 'prompt'"},
+      {"{\"tokens\": \"1 2\"}", "field 'tokens'"},
+      {"{\"tokens\": [1.5]}", "field 'tokens'"},
+      {"{\"tokens\": [1], \"mix\": 3}", "field 'mix'"},
+      {"{\"tokens\": [1], \"mix\": \"\"}", "field 'mix'"},
+      {"{\"tokens\": [1], \"draft_mix\": []}", "field 'draft_mix'"},
+      {"{\"tokens\": [1], \"max_new_tokens\": \"1\"}",
+       "field 'max_new_tokens'"},
+      {"{\"tokens\": [1], \"temperature\": \"hot\"}", "field 'temperature'"},
+      {"{\"tokens\": [1], \"top_k\": 1.5}", "field 'top_k'"},
+      {"{\"tokens\": [1], \"seed\": -1}", "field 'seed'"},
+      {"{\"tokens\": [1], \"draft_tokens\": true}", "field 'draft_tokens'"},
+      {"{\"tokens\": [1], \"mix\": {\"ffn_hidden_dims\": \"x\"}}",
+       "field 'mix'"},
+      // The server's files are not the client's to read.
+      {"{\"tokens\": [1], \"mix\": \"@/etc/passwd\"}",
+       "field 'mix': '@file' is not accepted in a request"},
+      {"{\"tokens\": [1], \"draft_mix\": \"@mix.json\"}",
+       "field 'draft_mix': '@file' is not accepted"},
+      {"[\"tokens\", 1]", "expected a JSON object"},
+      {"\"just a string\"", "expected a JSON object"},
+      {"{\"id\": 8}", "exactly one of the fields 'prompt' and 'tokens'"},
+      // A mix this static binary cannot run, and a draft it cannot make.
+      {"{\"tokens\": [1], \"mix\": \"8,8\"}", "compiled for mix 16,16"},
+      {"{\"tokens\": [1], \"draft_mix\": \"S\"}", "--elastic"},
+      // Beyond the context: max_positions is 16.
+      {"{\"tokens\": [1], \"max_new_tokens\": 17}",
+       "field 'max_new_tokens': 17 is beyond the model's context"},
+      {"{\"tokens\": [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}",
+       "more than the model's max_positions (16)"},
+      // Longer than the line limit (the rest of the line is dropped).
+      {"{\"prompt\": \"" + std::string(kMaxServeLineBytes, 'a') + "\"}",
+       "request line longer than the limit of 1048576 bytes"},
+  };
+  std::string input;
+  for (const Case &c : cases)
+    input += c.line + "\n" + good;
+  // An empty line is skipped; unknown fields are warnings.
+  input += "\n\r\n{\"id\": \"u\", \"tokens\": [1], \"max_new_tokens\": 1, "
+           "\"colour\": [{}], \"\xce\xbb\": 1}\n";
+  // A final line without its newline is still a request.
+  input += "{\"id\": \"last\", \"tokens\": [2], \"max_new_tokens\": 1}";
+  std::vector<Json> replies = serve(input);
+  ASSERT_EQ(replies.size(), 2 * cases.size() + 2) << outcome.err;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Json &bad = replies[2 * i];
+    ASSERT_TRUE(bad.contains("error")) << i << ": " << bad;
+    EXPECT_TRUE(contains(bad["error"], cases[i].error))
+        << i << ": " << bad["error"] << " lacks " << cases[i].error;
+    EXPECT_EQ(bad.size(), 2u) << bad; // id and error only
+    const Json &next = replies[2 * i + 1];
+    EXPECT_EQ(next["id"], "ok") << i;
+    EXPECT_EQ(next["tokens"], Json({1})) << i; // the toy predicts the sum
+  }
+  const Json &unknown = replies[2 * cases.size()];
+  EXPECT_EQ(unknown["tokens"], Json({1}));
+  EXPECT_EQ(unknown["warnings"].size(), 2u) << unknown;
+  EXPECT_EQ(replies.back()["id"], "last");
+  EXPECT_EQ(replies.back()["tokens"], Json({2}));
+}
+
+TEST_F(ServeCommandTest, ClosedOutputEndsTheServerCleanly) {
+  // A client that closed its end of stdout: the first reply fails with
+  // EPIPE (SIGPIPE is ignored), and serve stops with exit 1 and a message.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[0]);
+  std::FILE *out = ::fdopen(fds[1], "w");
+  matc::test::CapturedStream err, in;
+  std::string input = "{\"tokens\": [1], \"max_new_tokens\": 1}\n"
+                      "{\"tokens\": [1], \"max_new_tokens\": 1}\n";
+  std::fwrite(input.data(), 1, input.size(), in.get());
+  std::rewind(in.get());
+  int status = matrt::runCommandLine(
+      {"serve", "--weights", weights}, "toy",
+      matc::test::toyModel(toyManifest()),
+      matrt::Console{out, err.get(), in.get()});
+  std::fclose(out);
+  EXPECT_EQ(status, kExitUserError);
+  EXPECT_TRUE(contains(err.contents(), "serve: cannot write replies"))
+      << err.contents();
+  EXPECT_TRUE(contains(err.contents(), "stopping after 1 requests"))
+      << err.contents();
 }

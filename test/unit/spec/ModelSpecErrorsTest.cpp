@@ -369,3 +369,38 @@ TEST(ModelSpecErrorsTest, ReportsEveryProblemAtOnce) {
   EXPECT_TRUE(hasError(diags, {"matformer.sampling"}));
   EXPECT_TRUE(hasWarning(diags, {"unknown field 'extra'"}));
 }
+
+// Resource limits (README.md, Hostile inputs): refused while parsing, before
+// anything sized by the spec is allocated.
+TEST(ModelSpecErrorsTest, LayerCountIsBoundedBeforeAllocating) {
+  // Found while writing the fuzz targets (the spec target reports it as
+  // out-of-memory; its seed corpus keeps the input): 2^31-1 layers made the
+  // parser allocate a 16 GiB per-layer width list before any other check.
+  EXPECT_TRUE(hasError(
+      rejected(with(baseSpec(), "num_hidden_layers", 2147483647)),
+      {"num_hidden_layers: 2147483647 exceeds the limit of 4096 layers"}));
+  Json perLayer = with(baseSpec(), "num_hidden_layers", 5000);
+  perLayer["intermediate_size"] = Json::array({256});
+  EXPECT_TRUE(hasError(rejected(perLayer), {"exceeds the limit of 4096"}));
+  accepted(with(baseSpec(), "num_hidden_layers", 4096));
+}
+
+TEST(ModelSpecErrorsTest, ModelMemoryIsBounded) {
+  // Every dimension within its own bound, but attention scores over 2^31-1
+  // positions would need exabytes.
+  Diagnostics diags =
+      rejected(with(baseSpec(), "max_position_embeddings", 2147483647));
+  EXPECT_TRUE(hasError(diags, {"this model needs", "for one full-context run",
+                               "more than the limit of 1 TiB"}))
+      << diags.str();
+  // Weights: embedding and LM head, each 2^31 x 2^20 f32 (8 PiB).
+  Json wide = with(baseSpec(), "vocab_size", 2147483647);
+  wide["hidden_size"] = 1 << 20;
+  wide["num_attention_heads"] = 1 << 10;
+  EXPECT_TRUE(hasError(rejected(wide), {"weights 1.645e+04 TiB"}));
+  // An ordinary spec is far inside the limit.
+  ModelSpec spec = *parseModelSpec(baseSpec().dump(), diags);
+  matc::spec::ModelMemory memory = matc::spec::modelMemoryBytes(spec);
+  EXPECT_GT(memory.weightBytes, 4.0 * 256 * 64);
+  EXPECT_LT(memory.total(), matc::spec::kMaxModelBytes);
+}

@@ -330,3 +330,41 @@ TEST(Bf16Test, InfinityAndNanSurvive) {
   std::memcpy(&nan, &lowPayloadNan, 4);
   EXPECT_TRUE(std::isnan(bf16ToFloat(floatToBf16(nan))));
 }
+
+// Resource limits (README.md, Hostile inputs).
+TEST(SafetensorsTest, HeaderLongerThanTheLimitIsRefusedBeforeReading) {
+  // Only the 8-byte length is read: the claimed file is 200 MiB.
+  std::string prefix(8, '\0');
+  uint64_t claimed = (100u << 20) + 1;
+  for (int i = 0; i < 8; ++i)
+    prefix[i] = static_cast<char>((claimed >> (8 * i)) & 0xff);
+  Diagnostics diags;
+  EXPECT_FALSE(parseSafetensorsHeader(
+      reinterpret_cast<const uint8_t *>(prefix.data()), 200u << 20, diags));
+  EXPECT_TRUE(hasError(diags, {"header length 104857601 exceeds the limit of "
+                               "104857600 bytes"}))
+      << diags.str();
+}
+
+TEST(SafetensorsTest, ShapesLargerThanTheFileAreRefused) {
+  // Offsets that agree with the shape but not with the file.
+  Diagnostics diags = rejectedHeader(
+      R"({"w": {"dtype": "F32", "shape": [1000000, 1000000],
+                "data_offsets": [0, 4000000000000]}})",
+      64);
+  EXPECT_TRUE(hasError(diags, {"w: data_offsets [0, 4000000000000] end past "
+                               "the end of the data (64 bytes)"}));
+  // Offsets that fit, a shape that does not: never trusted over the file.
+  diags = rejectedHeader(
+      R"({"w": {"dtype": "F32", "shape": [1000000, 1000000],
+                "data_offsets": [0, 64]}})",
+      64);
+  EXPECT_TRUE(hasError(diags, {"hold 64 bytes, but F32 [1000000, 1000000] "
+                               "needs 4000000000000"}));
+  // A product that overflows in the other order of dimensions too.
+  diags = rejectedHeader(
+      R"({"w": {"dtype": "BF16", "shape": [2, 9223372036854775807],
+                "data_offsets": [0, 64]}})",
+      64);
+  EXPECT_TRUE(hasError(diags, {"needs more than 2^64"}));
+}

@@ -56,6 +56,27 @@ struct ModelSpec {
   std::string toJson() const;
 };
 
+// Resource limits of a spec (README.md, Hostile inputs), refused by
+// parseModelSpec before anything is allocated: at most kMaxLayers layers, and
+// the memory one full-context run needs (modelMemoryBytes) at most
+// kMaxModelBytes.
+inline constexpr int64_t kMaxLayers = 4096;
+inline constexpr double kMaxModelBytes = double(int64_t(1) << 40); // 1 TiB
+
+// The bytes one run of the universal model over max_position_embeddings
+// tokens needs, in f32 (computed in double, so it cannot overflow): weights,
+// the KV caches (2 x layers x max_positions x kv_heads x head_dim), and the
+// largest activations (logits max_positions x vocab, attention scores
+// heads x max_positions^2, FFN activations 2 x max_positions x d_ff, and
+// 4 x max_positions x hidden for the residual stream and projections).
+struct ModelMemory {
+  double weightBytes = 0;
+  double cacheBytes = 0;
+  double activationBytes = 0;
+  double total() const { return weightBytes + cacheBytes + activationBytes; }
+};
+ModelMemory modelMemoryBytes(const ModelSpec &spec);
+
 std::optional<ModelSpec> parseModelSpec(const std::string &jsonText,
                                         Diagnostics &diags);
 // Reads and parses a spec file. A `matformer.mix` of the form `@file` is
