@@ -44,10 +44,12 @@ struct KernelConfig {
   /// The matmul register block: rows x columns accumulators plus one vector
   /// per row and per column must fit in the register file.
   int64_t matmulRows = 4, matmulColumns = 4;
-  /// Key positions per tile of attention's online softmax: a tile of K rows
-  /// (tile x kv_heads x head_dim f32) should stay in L2 while every query
-  /// head of its group reads it.
-  int64_t attentionPositionTile = 128;
+  /// Key positions per tile of attention's online softmax. Every tile costs
+  /// a fork of the OpenMP team per op today, so small tiles slowed decode
+  /// (270M spec, S, 512 positions: 24.5-26.7 tok/s at 128 against 28-33 at
+  /// one tile, on a Zen 3); contexts up to 1024 positions run as one tile,
+  /// longer ones in bounded tiles. `matc compile --attention-tile` overrides.
+  int64_t attentionPositionTile = 1024;
 };
 
 KernelConfig chooseKernelConfig(const CpuTarget &target);

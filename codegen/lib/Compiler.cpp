@@ -312,6 +312,8 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   if (options.emit == EmitKind::Linalg)
     return writeModule();
   cpu::KernelConfig kernels = cpu::chooseKernelConfig(target);
+  if (options.attentionTile > 0)
+    kernels.attentionPositionTile = options.attentionTile;
   if (!stages.run(*module, "cpu-backend", [&](OpPassManager &pm) {
         cpu::buildCpuBackendPipeline(pm, kernels);
       }))

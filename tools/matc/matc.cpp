@@ -72,6 +72,11 @@ cl::opt<std::string> cpuName("cpu",
                                       "znver3, x86-64-v3, x86-64-v4, ...); "
                                       "default: this machine"),
                              cl::value_desc("name"), cl::sub(compileCommand), cl::cat(matcCategory));
+cl::opt<int64_t> attentionTile(
+    "attention-tile",
+    cl::desc("Key positions per tile of the CPU's online-softmax attention "
+             "(default 1024)"),
+    cl::init(0), cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<bool> timing("timing",
                      cl::desc("Print the time of each compilation stage"),
                      cl::sub(compileCommand), cl::cat(matcCategory));
@@ -159,6 +164,9 @@ int runCompile() {
     return usageError("-O must be 0, 1, 2 or 3");
   options.optLevel = optLevel;
   options.cpu = cpuName;
+  if (attentionTile < 0)
+    return usageError("--attention-tile must be positive");
+  options.attentionTile = attentionTile;
   options.timing = timing;
   options.mlirTiming = mlirTiming;
   options.printIrAfterAll = printIrAfterAll;

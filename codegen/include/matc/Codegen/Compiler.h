@@ -49,6 +49,9 @@ struct CompileOptions {
   /// Print the time of each stage (import, the pass pipelines, LLVM code
   /// generation, linking); `mlirTiming` adds every pass.
   bool timing = false, mlirTiming = false;
+  /// Key positions per tile of the CPU's online-softmax attention; 0: the
+  /// back end's default.
+  int64_t attentionTile = 0;
   /// Print the IR after every pass to the diagnostics stream.
   bool printIrAfterAll = false;
 };
