@@ -21,18 +21,7 @@ shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(spec mix safetensors manifest serve-request)
 
-missing=()
-for package in clang-22 libclang-rt-22-dev nlohmann-json3-dev; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
-fi
+bash scripts/install-packages.sh clang-22 libclang-rt-22-dev nlohmann-json3-dev
 
 cxx=clang++-22
 out=build-fuzz

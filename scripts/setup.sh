@@ -7,18 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake ninja-build ccache g++ python3
           llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools libomp-22-dev
           nlohmann-json3-dev libgtest-dev pkg-config)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$package")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
-fi
+bash scripts/install-packages.sh "${packages[@]}"
 
 export PATH="/usr/lib/llvm-22/bin:$PATH"
 build_type="${MATC_BUILD_TYPE:-Release}"
