@@ -86,6 +86,86 @@ using ForwardFn = void (*)(int64_t numTokens, int64_t startPos,
                            float *logits, float *kCache, float *vCache,
                            const int64_t *layerWidths, void *const *weights);
 
+//===----------------------------------------------------------------------===//
+// Training (`matc compile --train`)
+//===----------------------------------------------------------------------===//
+//
+// A binary compiled with --train exports four more symbols, and its manifest
+// gains "train": true. Binaries without them keep ABI 3 unchanged, so these
+// additions do not change kVersion. Every table below (weights, grads, m, v)
+// has one f32 pointer per entry of the manifest's "weights", in that order and
+// with those shapes; only f32 weights train.
+//
+// Granularity i (0 <= i < G, G = the spec's matformer.granularities count)
+// runs every layer's FFN at the width granularities[i] (clamped to that
+// layer's d_ff); no layer is skipped.
+
+inline constexpr const char *kTrainStepSymbol = "matc_model_train_step";
+inline constexpr const char *kLossSymbol = "matc_model_loss";
+inline constexpr const char *kGradSquaredNormSymbol =
+    "matc_model_grad_squared_norm";
+inline constexpr const char *kAdamWStepSymbol = "matc_model_adamw_step";
+
+/// void matc_model_train_step(int64_t seq_len, const int32_t *tokens,
+///                            const float *loss_weights, float *losses,
+///                            void *const *weights, void *const *grads);
+/// One sequence: inputs tokens[0, seq_len) at positions [0, seq_len), targets
+/// tokens[1, seq_len + 1). For every granularity i with loss_weights[i] != 0:
+///   L_i = mean over t < seq_len of -log softmax(logits_i[t])[tokens[t + 1]]
+///   losses[i] = L_i
+///   grads[w] += loss_weights[i] * dL_i / dw   for every weight w
+/// Granularities with loss_weights[i] == 0 are not run and leave losses[i] as
+/// it was. The joint loss of `--sampling all` is loss_weights = lambda / B
+/// for a batch of B sequences; one sampled granularity is a one-hot vector
+/// times 1 / B. The runtime guarantees 1 <= seq_len <= max_positions and
+/// every token in [0, vocab).
+using TrainStepFn = void (*)(int64_t seqLen, const int32_t *tokens,
+                             const float *lossWeights, float *losses,
+                             void *const *weights, void *const *grads);
+
+/// void matc_model_loss(int64_t num_tokens, const int32_t *tokens,
+///                      float *loss, float *k_cache, float *v_cache,
+///                      const int64_t *layer_widths, void *const *weights);
+/// loss[0] = sum over t < num_tokens of -log softmax(logits[t])[tokens[t+1]]
+/// for the forward pass of tokens[0, num_tokens) from position 0 at the mix
+/// that layer_widths describes (as for matc_model_forward; the caches are
+/// scratch). `eval` uses it, so evaluation and training share the loss code.
+using LossFn = void (*)(int64_t numTokens, const int32_t *tokens, float *loss,
+                        float *kCache, float *vCache,
+                        const int64_t *layerWidths, void *const *weights);
+
+/// void matc_model_grad_squared_norm(void *const *grads, float *result);
+/// result[0] = sum of the squares of every element of every gradient tensor
+/// (the runtime clips by global norm with it).
+using GradSquaredNormFn = void (*)(void *const *grads, float *result);
+
+/// The scalars of one AdamW step, in the order of `hyper` below.
+enum AdamWHyper : int {
+  kAdamLearningRate,   // lr of this step (the runtime applies the schedule)
+  kAdamBeta1,
+  kAdamBeta2,
+  kAdamEpsilon,
+  kAdamWeightDecay,    // decoupled: w -= lr * weight_decay * decay[i] * w
+  kAdamBiasCorrection1, // 1 - beta1^step (step counts from 1)
+  kAdamBiasCorrection2, // 1 - beta2^step
+  kAdamGradScale,      // every gradient is multiplied by this first (clipping)
+  kNumAdamWHyper
+};
+
+/// void matc_model_adamw_step(const float *hyper, const float *decay,
+///                            void *const *weights, void *const *grads,
+///                            void *const *m, void *const *v);
+/// For every weight tensor i and element j, with g = grads[i][j] * GradScale:
+///   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
+///   w -= lr * ((m / BiasCorrection1) / (sqrt(v / BiasCorrection2) + eps)
+///              + WeightDecay * decay[i] * w)
+/// decay[i] is 1 or 0 per tensor (the runtime zeroes it for norms and
+/// embeddings unless asked). grads are left as they were; the runtime
+/// zeroes them before the next step.
+using AdamWStepFn = void (*)(const float *hyper, const float *decay,
+                             void *const *weights, void *const *grads,
+                             void *const *m, void *const *v);
+
 } // namespace matc::abi
 
 #endif // MATC_ABI_MODELABI_H
