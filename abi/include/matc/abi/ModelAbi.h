@@ -17,7 +17,9 @@ namespace matc::abi {
 
 /// The manifest's "matc_abi". History: 2 added layer_widths; 3 added
 /// num_logits (the LM head runs on the last num_logits rows only) and the
-/// manifest's "buffers" table.
+/// manifest's "buffers" table. 4 (not yet: it becomes 4 when both sides of
+/// the training entry points below have landed) adds matc_model_loss to
+/// every binary and the training entry points.
 inline constexpr int64_t kVersion = 3;
 
 /// The symbols a compiled model exports.
@@ -90,9 +92,9 @@ using ForwardFn = void (*)(int64_t numTokens, int64_t startPos,
 // Training (`matc compile --train`)
 //===----------------------------------------------------------------------===//
 //
-// A binary compiled with --train exports four more symbols, and its manifest
-// gains "train": true. Binaries without them keep ABI 3 unchanged, so these
-// additions do not change kVersion. Every table below (weights, grads, m, v)
+// Every binary (ABI 4) exports matc_model_loss, which `eval` uses; a binary
+// compiled with --train also exports the other three, and its manifest has
+// "train": true. Every table below (weights, grads, m, v)
 // has one f32 pointer per entry of the manifest's "weights", in that order and
 // with those shapes; only f32 weights train.
 //
