@@ -132,10 +132,14 @@ TEST_F(TrainCommandTest, TrainsAndWritesLoadableCheckpoints) {
       << outcome.err;
   EXPECT_TRUE(contains(outcome.err, "checkpoint step 30: " + out));
 
-  // The result is an ordinary checkpoint: `eval` loads it.
+  // The result is an ordinary checkpoint: `eval` loads it, scores the same
+  // held-out windows with the same generated loss, and agrees exactly.
   Outcome eval = run({"eval", "--weights", out, "--data", data, "--seq-len",
                       "8", "--mix", "XL"});
-  EXPECT_EQ(eval.status, kExitSuccess) << eval.err;
+  ASSERT_EQ(eval.status, kExitSuccess) << eval.err;
+  nlohmann::json scored = nlohmann::json::parse(lines(eval.out).back());
+  EXPECT_EQ(scored["loss"].get<double>(), second["loss"]["XL"].get<double>());
+  EXPECT_EQ(scored["windows"], 25);
   EXPECT_TRUE(std::filesystem::exists(out + ".optim"));
   EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
 }

@@ -24,6 +24,11 @@
 using namespace matrt;
 using matc::spec::Diagnostics;
 using matc::test::hasError;
+using matc::test::kNumToyTrainWeights;
+using matc::test::kToyEmbed;
+using matc::test::kToyHead;
+using matc::test::kToyHidden;
+using matc::test::kToyNorm;
 using matc::test::TempDir;
 
 namespace {
@@ -383,10 +388,12 @@ TEST_F(TrainingRunTest, SamplingTrainsOneGranularityPerStep) {
   // Width 4 of 8: the head's columns 4.. got no gradient, so AdamW left
   // them as they were.
   std::unique_ptr<TrainingRun> fresh = makeRun(settings);
-  for (int64_t j = 0; j < 256 * kToyHidden; ++j)
-    if (j % kToyHidden >= 4)
+  for (int64_t j = 0; j < 256 * kToyHidden; ++j) {
+    if (j % kToyHidden >= 4) {
       ASSERT_EQ(run->parameters().weight(kToyHead)[j],
                 fresh->parameters().weight(kToyHead)[j]);
+    }
+  }
 }
 
 TEST_F(TrainingRunTest, DecayMaskSparesNormsAndEmbeddings) {
