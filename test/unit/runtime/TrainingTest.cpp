@@ -325,12 +325,16 @@ TEST_F(TrainingRunTest, StepsLowerTheLossOfEveryGranularity) {
     EXPECT_EQ(after[g].name, granularityName(g, 4));
     // ln 256 = 5.55 at random initialization.
     EXPECT_NEAR(before[g].result.meanLoss(), std::log(256.0), 0.01);
-    EXPECT_LT(after[g].result.meanLoss(), 3.5) << after[g].name;
+    // Every width learns: S, a rank-1 bigram model, the least.
+    EXPECT_LT(after[g].result.meanLoss(), 4.0) << after[g].name;
     // 199 predictions in windows of 8.
     EXPECT_EQ(after[g].result.tokens, 199);
   }
-  // Wider granularities fit the bigrams better.
-  EXPECT_LT(after[3].result.meanLoss(), after[0].result.meanLoss());
+  // Wider granularities fit the bigrams better; the phrase's bigrams are
+  // nearly deterministic, so XL (rank 8) gets far below the unigram level.
+  for (std::size_t g = 1; g < 4; ++g)
+    EXPECT_LT(after[g].result.meanLoss(), after[g - 1].result.meanLoss());
+  EXPECT_LT(after[3].result.meanLoss(), 1.5);
   // The last step's scalars reached the generated AdamW.
   const std::vector<float> &hyper = matc::test::toyLastHyper();
   EXPECT_FLOAT_EQ(hyper[matc::abi::kAdamLearningRate], 0.005f);
