@@ -41,8 +41,8 @@ std::vector<uint64_t> BatchSampler::windowStarts(int64_t count,
                                                  uint64_t windowBytes) {
   std::vector<uint64_t> starts;
   starts.reserve(static_cast<std::size_t>(count));
-  uint64_t positions = rangeBytes >= windowBytes ? rangeBytes - windowBytes + 1
-                                                 : 1;
+  uint64_t positions =
+      rangeBytes >= windowBytes ? rangeBytes - windowBytes + 1 : 1;
   for (int64_t i = 0; i < count; ++i)
     starts.push_back(below(positions));
   return starts;

@@ -99,7 +99,8 @@ int runCommandLine(const std::vector<std::string> &args,
   std::string known;
   for (const Command &command : kCommands)
     known += std::string(known.empty() ? "" : ", ") + command.name;
-  std::fprintf(console.err, "error: unknown command '%s'; this program runs "
+  std::fprintf(console.err,
+               "error: unknown command '%s'; this program runs "
                "%s\n%s",
                name.c_str(), known.c_str(), usageText(programName).c_str());
   return kExitUsage;

@@ -11,12 +11,12 @@
 // binary without them links and sees null.
 extern "C" {
 __attribute__((weak)) std::remove_pointer_t<matc::abi::LossFn> matc_model_loss;
-__attribute__((weak))
-std::remove_pointer_t<matc::abi::TrainStepFn> matc_model_train_step;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::TrainStepFn>
+    matc_model_train_step;
 __attribute__((weak)) std::remove_pointer_t<matc::abi::GradSquaredNormFn>
     matc_model_grad_squared_norm;
-__attribute__((weak))
-std::remove_pointer_t<matc::abi::AdamWStepFn> matc_model_adamw_step;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::AdamWStepFn>
+    matc_model_adamw_step;
 }
 
 namespace matrt {

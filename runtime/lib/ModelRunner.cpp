@@ -98,12 +98,12 @@ bool ModelRunner::checkTokens(const std::vector<int32_t> &tokens,
                               int64_t firstPosition, Diagnostics &diags) const {
   for (std::size_t i = 0; i < tokens.size(); ++i)
     if (tokens[i] < 0 || tokens[i] >= vocabSize()) {
-      diags.error("", "token at position " +
-                          std::to_string(firstPosition +
-                                         static_cast<int64_t>(i)) +
-                          " is " + std::to_string(tokens[i]) +
-                          ", outside the vocabulary [0, " +
-                          std::to_string(vocabSize()) + ")");
+      diags.error("",
+                  "token at position " +
+                      std::to_string(firstPosition + static_cast<int64_t>(i)) +
+                      " is " + std::to_string(tokens[i]) +
+                      ", outside the vocabulary [0, " +
+                      std::to_string(vocabSize()) + ")");
       return false;
     }
   return true;

@@ -108,9 +108,8 @@ bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {
 
 std::unique_ptr<ModelRunner>
 ModelSession::createRunner(const matc::spec::Mix &mix, Diagnostics &diags) {
-  std::unique_ptr<ModelRunner> runner =
-      ModelRunner::create(manifest(), forward, weights->pointers(), diags,
-                          loss);
+  std::unique_ptr<ModelRunner> runner = ModelRunner::create(
+      manifest(), forward, weights->pointers(), diags, loss);
   if (!runner || !runner->setMix(mix, diags))
     return nullptr;
   return runner;

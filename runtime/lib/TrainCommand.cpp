@@ -211,8 +211,7 @@ int runTrain(const CommandContext &context,
   parser.addDouble("--clip", &f.clip, 0, "X");
   parser.addString("--sampling", &f.sampling, "all|p0,p1,...");
   parser.addString("--loss-weights", &f.lossWeights, "l0,l1,...");
-  parser.addSwitch("--decay-norms-and-embeddings",
-                   &f.decayNormsAndEmbeddings);
+  parser.addSwitch("--decay-norms-and-embeddings", &f.decayNormsAndEmbeddings);
   parser.addUnsigned("--seed", &f.seed, "S");
   parser.addSwitch("--resume", &f.resume);
   parser.addInt("--save-every", &f.saveEvery, 0, kMax, "N");
@@ -226,8 +225,7 @@ int runTrain(const CommandContext &context,
 
   Diagnostics diags;
   // A program that cannot train says so before anything about its flags.
-  std::optional<Manifest> manifest =
-      openTrainableModel(context.model, diags);
+  std::optional<Manifest> manifest = openTrainableModel(context.model, diags);
   if (!manifest)
     return context.report(diags);
 
@@ -296,8 +294,8 @@ int runTrain(const CommandContext &context,
   set.apply("--warmup", f.warmup, settings.schedule.warmupSteps,
             std::to_string(f.warmup));
   if (f.resume)
-    set.apply("--schedule-steps", f.scheduleSteps,
-              settings.schedule.totalSteps, std::to_string(f.scheduleSteps));
+    set.apply("--schedule-steps", f.scheduleSteps, settings.schedule.totalSteps,
+              std::to_string(f.scheduleSteps));
   set.apply("--weight-decay", f.weightDecay, settings.weightDecay,
             numberText(f.weightDecay));
   set.apply("--clip", f.clip, settings.clipNorm, numberText(f.clip));
@@ -307,8 +305,7 @@ int runTrain(const CommandContext &context,
             f.sampling);
   settings.sampleAll = sampling.first;
   settings.probabilities = sampling.second;
-  set.apply("--loss-weights", lossWeights, settings.lossWeights,
-            f.lossWeights);
+  set.apply("--loss-weights", lossWeights, settings.lossWeights, f.lossWeights);
   set.apply("--decay-norms-and-embeddings", f.decayNormsAndEmbeddings,
             settings.decayNormsAndEmbeddings, "");
   if (!checkTrainingSettings(settings, spec, manifest->maxPositions, diags))
@@ -415,11 +412,11 @@ int runTrain(const CommandContext &context,
     std::fprintf(err, "note: %s\n", note.c_str());
   int64_t granularities = run->numGranularities();
   std::vector<std::string> names = granularityNames(granularities);
-  std::string recipe =
-      settings.sampleAll ? "all granularities, loss weights " +
-                               formatNumberList(settings.lossWeights)
-                         : "one granularity per step, probabilities " +
-                               formatNumberList(settings.probabilities);
+  std::string recipe = settings.sampleAll
+                           ? "all granularities, loss weights " +
+                                 formatNumberList(settings.lossWeights)
+                           : "one granularity per step, probabilities " +
+                                 formatNumberList(settings.probabilities);
   std::fprintf(
       err,
       "train: steps %lld..%lld, batch %lld x %lld bytes from %s bytes "

@@ -51,7 +51,8 @@ TrainableParameters::allocate(const Manifest &manifest, Diagnostics &diags) {
 
 void TrainableParameters::zeroGradients() {
   for (std::size_t i = 0; i < size(); ++i)
-    std::memset(grad(i), 0, static_cast<std::size_t>(counts[i]) * sizeof(float));
+    std::memset(grad(i), 0,
+                static_cast<std::size_t>(counts[i]) * sizeof(float));
 }
 
 void TrainableParameters::initialize(uint64_t seed) {
@@ -80,7 +81,7 @@ TrainableParameters::decayMask(const matc::spec::ModelSpec &spec,
   std::vector<float> mask;
   for (const WeightSlot &slot : slots)
     mask.push_back(decayNormsAndEmbeddings || !exempt.count(slot.name) ? 1.0f
-                                                                        : 0.0f);
+                                                                       : 0.0f);
   return mask;
 }
 

@@ -82,8 +82,8 @@ public:
     long long parsed = std::strtoll(found->c_str(), &end, 10);
     if (found->empty() || *end != '\0' || errno == ERANGE || parsed < min)
       diags.error(std::string("metadata '") + key + "'",
-                  "'" + *found + "': expected an integer >= " +
-                      std::to_string(min));
+                  "'" + *found +
+                      "': expected an integer >= " + std::to_string(min));
     else
       value = parsed;
   }
@@ -94,8 +94,7 @@ public:
     char *end = nullptr;
     errno = 0;
     unsigned long long parsed = std::strtoull(found->c_str(), &end, 10);
-    if (found->empty() || (*found)[0] == '-' || *end != '\0' ||
-        errno == ERANGE)
+    if (found->empty() || (*found)[0] == '-' || *end != '\0' || errno == ERANGE)
       diags.error(std::string("metadata '") + key + "'",
                   "'" + *found + "': expected an unsigned integer");
     else
@@ -126,10 +125,10 @@ std::vector<TensorData> weightTensors(const TrainableParameters &parameters,
     const float *data = which == 0   ? parameters.weight(i)
                         : which == 1 ? parameters.firstMoment(i)
                                      : parameters.secondMoment(i);
-    tensors.push_back({prefix + parameters.slot(i).name, DType::F32,
-                       parameters.slot(i).shape, data,
-                       static_cast<uint64_t>(parameters.numElements(i)) *
-                           sizeof(float)});
+    tensors.push_back(
+        {prefix + parameters.slot(i).name, DType::F32, parameters.slot(i).shape,
+         data,
+         static_cast<uint64_t>(parameters.numElements(i)) * sizeof(float)});
   }
   return tensors;
 }
@@ -150,8 +149,7 @@ uint64_t dataFingerprint(const uint8_t *data, uint64_t size) {
 }
 
 CheckpointWriter::CheckpointWriter(std::string path)
-    : weightsPath(std::move(path)), statePath(trainingStatePath(weightsPath)) {
-}
+    : weightsPath(std::move(path)), statePath(trainingStatePath(weightsPath)) {}
 
 CheckpointWriter::~CheckpointWriter() {
   if (statePending)
@@ -178,9 +176,8 @@ bool CheckpointWriter::prepare(const TrainingRun &run, uint64_t dataBytes,
     std::vector<TensorData> part = weightTensors(parameters, prefix, which++);
     stateTensors.insert(stateTensors.end(), part.begin(), part.end());
   }
-  statePending = matc::spec::writeSafetensors(statePath + kPartialSuffix,
-                                              stateTensors,
-                                              stateMetadata(state), diags);
+  statePending = matc::spec::writeSafetensors(
+      statePath + kPartialSuffix, stateTensors, stateMetadata(state), diags);
   if (!statePending)
     return false;
   weightsPending = matc::spec::writeSafetensors(

@@ -9,10 +9,9 @@ namespace matrt {
 
 using matc::spec::Diagnostics;
 
-std::unique_ptr<TrainingRun> TrainingRun::create(const Manifest &manifest,
-                                                 const CompiledModel &model,
-                                                 const TrainingSettings &settings,
-                                                 Diagnostics &diags) {
+std::unique_ptr<TrainingRun>
+TrainingRun::create(const Manifest &manifest, const CompiledModel &model,
+                    const TrainingSettings &settings, Diagnostics &diags) {
   if (!model.canTrain()) {
     diags.error("", "this binary has no training entry points (compile it "
                     "with matc compile --train)");
@@ -22,8 +21,8 @@ std::unique_ptr<TrainingRun> TrainingRun::create(const Manifest &manifest,
   run->params = TrainableParameters::allocate(manifest, diags);
   if (!run->params)
     return nullptr;
-  run->decay = run->params->decayMask(manifest.spec,
-                                      settings.decayNormsAndEmbeddings);
+  run->decay =
+      run->params->decayMask(manifest.spec, settings.decayNormsAndEmbeddings);
   return run;
 }
 
@@ -54,9 +53,8 @@ bool TrainingRun::step(const uint8_t *corpus, uint64_t corpusBytes,
       sums[i] += losses[i];
   }
   for (int64_t i = 0; i < granularities; ++i)
-    result.losses.push_back(lossWeights[i] != 0
-                                ? sums[i] / static_cast<double>(s.batch)
-                                : NAN);
+    result.losses.push_back(
+        lossWeights[i] != 0 ? sums[i] / static_cast<double>(s.batch) : NAN);
 
   float squaredNorm = 0;
   functions.gradSquaredNorm(params->grads(), &squaredNorm);
@@ -89,8 +87,7 @@ bool TrainingRun::step(const uint8_t *corpus, uint64_t corpusBytes,
 }
 
 bool TrainingRun::evaluate(const uint8_t *tokens, uint64_t numTokens,
-                           int64_t maxWindows,
-                           std::vector<HeldOutLoss> &losses,
+                           int64_t maxWindows, std::vector<HeldOutLoss> &losses,
                            Diagnostics &diags) {
   losses.clear();
   int64_t seqLen = runSettings.seqLen;

@@ -41,18 +41,17 @@ bool checkTrainingSettings(const TrainingSettings &settings,
                     "): each sequence of a batch is one pass over seq-len "
                     "positions");
   if (settings.lossWeights.size() != count) {
-    diags.error("--loss-weights",
-                std::to_string(settings.lossWeights.size()) +
-                    " weights given, expected " + granularitiesText(spec));
+    diags.error("--loss-weights", std::to_string(settings.lossWeights.size()) +
+                                      " weights given, expected " +
+                                      granularitiesText(spec));
   } else {
     bool anyPositive = false;
     for (std::size_t i = 0; i < count; ++i) {
       double weight = settings.lossWeights[i];
       if (!(weight >= 0) || !std::isfinite(weight))
-        diags.error("--loss-weights",
-                    "weight " + std::to_string(i) + " is " +
-                        std::to_string(weight) +
-                        ": expected a finite number >= 0");
+        diags.error("--loss-weights", "weight " + std::to_string(i) + " is " +
+                                          std::to_string(weight) +
+                                          ": expected a finite number >= 0");
       anyPositive |= weight > 0;
     }
     if (settings.sampleAll && !anyPositive)
@@ -61,10 +60,9 @@ bool checkTrainingSettings(const TrainingSettings &settings,
   }
   if (!settings.sampleAll) {
     if (settings.probabilities.size() != count) {
-      diags.error("--sampling",
-                  std::to_string(settings.probabilities.size()) +
-                      " probabilities given, expected " +
-                      granularitiesText(spec));
+      diags.error("--sampling", std::to_string(settings.probabilities.size()) +
+                                    " probabilities given, expected " +
+                                    granularitiesText(spec));
     } else {
       double sum = 0;
       bool valid = true;
@@ -115,8 +113,9 @@ bool parseNumberList(const std::string &text, std::vector<double> &values,
     double value = item.empty() ? 0 : std::strtod(item.c_str(), &end);
     if (item.empty() || *end != '\0' || errno == ERANGE ||
         !std::isfinite(value)) {
-      error = "'" + item + "' is not a number (expected a comma-separated "
-                           "list of numbers)";
+      error = "'" + item +
+              "' is not a number (expected a comma-separated "
+              "list of numbers)";
       return false;
     }
     values.push_back(value);
@@ -127,8 +126,7 @@ bool parseNumberList(const std::string &text, std::vector<double> &values,
 }
 
 bool parseSamplingFlag(const std::string &text, bool &all,
-                       std::vector<double> &probabilities,
-                       std::string &error) {
+                       std::vector<double> &probabilities, std::string &error) {
   if (text == "all") {
     all = true;
     probabilities.clear();

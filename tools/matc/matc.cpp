@@ -112,7 +112,8 @@ int runInit() {
       matc::spec::loadModelSpec(specPath, diags);
   if (spec) {
     matc::spec::Diagnostics writeDiags(outputPath);
-    matc::spec::writeInitialWeights(*spec, outputPath, seed, *dtype, writeDiags);
+    matc::spec::writeInitialWeights(*spec, outputPath, seed, *dtype,
+                                    writeDiags);
     errs() << writeDiags.str();
     if (writeDiags.hasErrors())
       return kUserError;

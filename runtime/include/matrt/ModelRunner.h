@@ -37,10 +37,11 @@ public:
   // the spec's default for an elastic binary). Fails (with a diagnostic) only
   // when the cache cannot be allocated. `loss`, the binary's
   // matc_model_loss when it exports one, makes sequenceLoss available.
-  static std::unique_ptr<ModelRunner>
-  create(const Manifest &manifest, matc::abi::ForwardFn forward,
-         void *const *weights, matc::spec::Diagnostics &diags,
-         matc::abi::LossFn loss = nullptr);
+  static std::unique_ptr<ModelRunner> create(const Manifest &manifest,
+                                             matc::abi::ForwardFn forward,
+                                             void *const *weights,
+                                             matc::spec::Diagnostics &diags,
+                                             matc::abi::LossFn loss = nullptr);
 
   // Switches to `mix` and starts a new sequence. The generated code trusts
   // the widths, so they are checked here: one choice per layer of the spec,

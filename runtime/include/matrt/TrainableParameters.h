@@ -53,9 +53,7 @@ private:
   const std::vector<float *> &tableOf(Table table) const {
     return typed[table];
   }
-  void *const *pointerTable(Table table) const {
-    return untyped[table].data();
-  }
+  void *const *pointerTable(Table table) const { return untyped[table].data(); }
 
   std::vector<WeightSlot> slots;
   std::vector<int64_t> counts;

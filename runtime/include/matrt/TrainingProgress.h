@@ -9,8 +9,8 @@ namespace matrt {
 
 // What the progress line of `OUT train` shows, averaged since the last line.
 struct ProgressLine {
-  int64_t step = 0;       // steps completed, checkpoint numbering
-  int64_t lastStep = 0;   // the step this run stops at
+  int64_t step = 0;     // steps completed, checkpoint numbering
+  int64_t lastStep = 0; // the step this run stops at
   double tokensPerSecond = 0;
   std::vector<std::string> names; // granularity names
   // Mean training loss per granularity since the last line; NaN for one

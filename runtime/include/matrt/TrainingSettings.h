@@ -16,7 +16,7 @@ namespace matrt {
 // (docs/REFERENCE.md, OUT train). Checkpoints store it, so --resume goes on
 // with the same settings.
 struct TrainingSettings {
-  int64_t batch = 8;   // sequences per step
+  int64_t batch = 8;    // sequences per step
   int64_t seqLen = 256; // predictions per sequence (windows of seqLen + 1)
   LearningRateSchedule schedule;
   double weightDecay = 0.1;

@@ -132,15 +132,15 @@ TEST(EvaluationTest, UsesTheGeneratedLoss) {
   ToyModel toy;
   lossCalls().clear();
   Diagnostics diags;
-  std::unique_ptr<ModelRunner> runner = ModelRunner::create(
-      toy.manifest, matc::test::toyForward, toy.pointers.data(), diags,
-      recordingLoss);
+  std::unique_ptr<ModelRunner> runner =
+      ModelRunner::create(toy.manifest, matc::test::toyForward,
+                          toy.pointers.data(), diags, recordingLoss);
   ASSERT_TRUE(runner && runner->hasLoss()) << diags.str();
   const std::vector<uint8_t> data = {1, 1, 2, 4, 8};
   EvalResult result;
   ASSERT_TRUE(evaluateLoss(*runner, data.data(), 5, 3, result, diags));
-  EXPECT_EQ(lossCalls(), (std::vector<std::vector<int32_t>>{{1, 1, 2, 4},
-                                                            {4, 8}}));
+  EXPECT_EQ(lossCalls(),
+            (std::vector<std::vector<int32_t>>{{1, 1, 2, 4}, {4, 8}}));
   EXPECT_EQ(result.windows, 2);
   EXPECT_EQ(result.tokens, 4);
   EXPECT_DOUBLE_EQ(result.totalLoss, 3 * 2 + 1 * 5);

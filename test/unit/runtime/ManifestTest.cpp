@@ -183,7 +183,8 @@ TEST(ManifestTest, TrainFlag) {
   json["train"] = false;
   EXPECT_FALSE(parsed(json.dump()).train);
   json["train"] = "yes";
-  EXPECT_TRUE(hasError(rejected(json.dump()), {"train", "expected true or false"}));
+  EXPECT_TRUE(
+      hasError(rejected(json.dump()), {"train", "expected true or false"}));
 }
 
 TEST(ManifestTest, CacheLayersMatchTheLayersRun) {

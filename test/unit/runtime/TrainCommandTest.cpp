@@ -70,7 +70,9 @@ protected:
   std::vector<std::string> trainArgs(std::vector<std::string> extra) {
     std::vector<std::string> args = {"train", "--data", data, "--out", out};
     const std::vector<std::pair<std::string, std::string>> defaults = {
-        {"--batch", "2"}, {"--seq-len", "8"}, {"--lr", "0.02"},
+        {"--batch", "2"},
+        {"--seq-len", "8"},
+        {"--lr", "0.02"},
         {"--seed", "5"}};
     for (const auto &[flag, value] : defaults)
       if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
@@ -97,8 +99,8 @@ protected:
 } // namespace
 
 TEST_F(TrainCommandTest, TrainsAndWritesLoadableCheckpoints) {
-  Outcome outcome = run(trainArgs({"--steps", "30", "--eval-every", "15",
-                                   "--log-every", "10"}));
+  Outcome outcome = run(
+      trainArgs({"--steps", "30", "--eval-every", "15", "--log-every", "10"}));
   ASSERT_EQ(outcome.status, kExitSuccess) << outcome.err;
   // stdout: one JSON line per evaluation, then the summary.
   std::vector<std::string> outLines = lines(outcome.out);
@@ -131,11 +133,9 @@ TEST_F(TrainCommandTest, TrainsAndWritesLoadableCheckpoints) {
     if (std::regex_match(line, match, progress))
       steps.push_back(match[1]);
   }
-  EXPECT_EQ(steps, (std::vector<std::string>{"10", "20", "30"}))
-      << outcome.err;
+  EXPECT_EQ(steps, (std::vector<std::string>{"10", "20", "30"})) << outcome.err;
   EXPECT_TRUE(contains(outcome.err, "eval step 15: held-out loss S "));
-  EXPECT_TRUE(contains(outcome.err, "(25 windows of 8 bytes)"))
-      << outcome.err;
+  EXPECT_TRUE(contains(outcome.err, "(25 windows of 8 bytes)")) << outcome.err;
   EXPECT_TRUE(contains(outcome.err, "checkpoint step 30: " + out));
 
   // The result is an ordinary checkpoint: `eval` loads it, scores the same
@@ -174,8 +174,7 @@ TEST_F(TrainCommandTest, ResumeIsBitIdentical) {
   // Without --steps, --resume goes on to the end of the schedule; at its
   // end there is nothing left to do.
   Outcome done = run({"train", "--data", data, "--out", out, "--resume"});
-  expectUserError(done, {"at step 12", "where its schedule ends",
-                         "--steps N"});
+  expectUserError(done, {"at step 12", "where its schedule ends", "--steps N"});
   // A flag given again replaces the stored setting, with a note.
   Outcome more = run({"train", "--data", data, "--out", out, "--resume",
                       "--steps", "1", "--lr", "0.01"});
@@ -212,8 +211,8 @@ TEST_F(TrainCommandTest, WithoutInitStartsFromMatcInitWeights) {
 }
 
 TEST_F(TrainCommandTest, SamplingShowsTheGranularitiesTrained) {
-  Outcome outcome = run(trainArgs({"--steps", "4", "--log-every", "4",
-                                   "--sampling", "0,0,0,1"}));
+  Outcome outcome = run(
+      trainArgs({"--steps", "4", "--log-every", "4", "--sampling", "0,0,0,1"}));
   ASSERT_EQ(outcome.status, kExitSuccess) << outcome.err;
   EXPECT_TRUE(contains(outcome.err, "one granularity per step, probabilities "
                                     "0,0,0,1"))
@@ -260,21 +259,20 @@ TEST_F(TrainCommandTest, NotATrainingBinary) {
 }
 
 TEST_F(TrainCommandTest, BadData) {
-  expectUserError(run({"train", "--data", tmp.path("missing.txt"), "--out",
-                       out}),
-                  {"missing.txt"});
+  expectUserError(
+      run({"train", "--data", tmp.path("missing.txt"), "--out", out}),
+      {"missing.txt"});
   write(tmp.path("empty.txt"), "");
-  expectUserError(run({"train", "--data", tmp.path("empty.txt"), "--out",
-                       out}),
+  expectUserError(run({"train", "--data", tmp.path("empty.txt"), "--out", out}),
                   {"--data", "empty.txt", "the file is empty"});
   // 18 bytes: the first 90% is 16, fewer than one window of the default
   // seq-len (the toy's 16 positions) + 1.
   write(tmp.path("short.txt"), std::string(18, 'a'));
-  expectUserError(
-      run({"train", "--data", tmp.path("short.txt"), "--out", out}),
-      {"--data", "short.txt", "the training part (the first 90% of the file) "
-                              "has 16 bytes",
-       "one window of --seq-len + 1 = 17 bytes"});
+  expectUserError(run({"train", "--data", tmp.path("short.txt"), "--out", out}),
+                  {"--data", "short.txt",
+                   "the training part (the first 90% of the file) "
+                   "has 16 bytes",
+                   "one window of --seq-len + 1 = 17 bytes"});
   // With --eval-data the whole file trains: 18 bytes are enough.
   write(tmp.path("held.txt"), "abc");
   Outcome whole = run({"train", "--data", tmp.path("short.txt"), "--out", out,

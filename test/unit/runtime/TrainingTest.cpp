@@ -291,8 +291,8 @@ TEST_F(TrainingRunTest, InitializesAsMatcInit) {
   std::unique_ptr<TrainingRun> run = makeRun(settings);
   ASSERT_TRUE(run);
   // Same tensor, same seed: the same bytes as `matc init` writes.
-  for (std::size_t i : {std::size_t(kToyEmbed), std::size_t(kToyNorm),
-                        std::size_t(kToyHead)}) {
+  for (std::size_t i :
+       {std::size_t(kToyEmbed), std::size_t(kToyNorm), std::size_t(kToyHead)}) {
     const matc::spec::TensorInfo *tensor =
         header->find(run->parameters().slot(i).name);
     ASSERT_TRUE(tensor);
@@ -342,8 +342,7 @@ TEST_F(TrainingRunTest, StepsLowerTheLossOfEveryGranularity) {
                   float(1 - std::pow(0.9, 40)));
   EXPECT_FLOAT_EQ(hyper[matc::abi::kAdamBiasCorrection2],
                   float(1 - std::pow(0.95, 40)));
-  EXPECT_FLOAT_EQ(hyper[matc::abi::kAdamGradScale],
-                  float(result.clipScale));
+  EXPECT_FLOAT_EQ(hyper[matc::abi::kAdamGradScale], float(result.clipScale));
   EXPECT_EQ(result.losses.size(), 4u);
   EXPECT_EQ(matc::test::toyTrainStepCalls() > 0, true);
 }
