@@ -21,7 +21,7 @@
 // 6e-8 ~ 1e-5, which the exponentials turn into relative errors of that order.
 //
 //===----------------------------------------------------------------------===//
-#include "JitFunction.h"
+#include "JitModule.h"
 
 #include <gtest/gtest.h>
 

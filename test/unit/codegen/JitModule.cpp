@@ -1,6 +1,5 @@
-//===- JitFunction.cpp - run generated code in a test
-//----------------------===//
-#include "JitFunction.h"
+//===- JitModule.cpp - run generated code in a test -----------------------===//
+#include "JitModule.h"
 
 #include "CPU/CpuPipeline.h"
 #include "matc/Codegen/Compiler.h"

@@ -1,4 +1,4 @@
-//===- JitFunction.h - run generated code in a test -------------*- C++ -*-===//
+//===- JitModule.h - run generated code in a test ---------------*- C++ -*-===//
 //
 // Compiles MLIR text through the pipeline a model takes after the front end
 // (matc-to-linalg, then the host's CPU back end) and JIT-compiles the result,
@@ -7,8 +7,8 @@
 // `_mlir_ciface_NAME`; memrefs pass as pointers to StridedMemRefType.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MATC_TEST_UNIT_CODEGEN_JITFUNCTION_H
-#define MATC_TEST_UNIT_CODEGEN_JITFUNCTION_H
+#ifndef MATC_TEST_UNIT_CODEGEN_JITMODULE_H
+#define MATC_TEST_UNIT_CODEGEN_JITMODULE_H
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
