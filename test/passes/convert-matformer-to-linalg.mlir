@@ -254,3 +254,18 @@ func.func @causal_attention_grad_static(%q: tensor<3x2x4xf32>, %k: tensor<3x1x4x
       : tensor<3x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x3xf32>, tensor<3x2x4xf32>
   return %dq, %dk, %dv : tensor<3x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x3xf32>
 }
+
+// -----
+
+// Keys with a static position count fix dV's positions too: the gradient is
+// cast back to the values' (dynamic) type.
+// CHECK-LABEL: func.func @causal_attention_grad_cast
+// CHECK: %[[DV:.*]] = tensor.cast %{{.*}} : tensor<1x4x3xf32> to tensor<1x4x?xf32>
+// CHECK: return %{{.*}}, %{{.*}}, %[[DV]] : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>
+func.func @causal_attention_grad_cast(%q: tensor<2x2x4xf32>, %k: tensor<3x1x4xf32>, %v: tensor<1x4x?xf32>,
+                                      %do: tensor<2x2x4xf32>, %start: index)
+    -> (tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>) {
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do at %start scale(0.5)
+      : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>, tensor<2x2x4xf32>
+  return %dq, %dk, %dv : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>
+}
