@@ -21,8 +21,9 @@
 using namespace mlir;
 using namespace matc::matformer;
 
-/// `part` written into a zero tensor of `type` at offset 0.
+/// `part` (of `partSizes`) written into a zero tensor of `type` at offset 0.
 static Value padWithZeros(OpBuilder &b, Location loc, Value part,
+                          ArrayRef<OpFoldResult> partSizes,
                           RankedTensorType type) {
   SmallVector<OpFoldResult> sizes;
   for (int64_t size : type.getShape())
@@ -30,9 +31,7 @@ static Value padWithZeros(OpBuilder &b, Location loc, Value part,
   Value zeros = matc::filledTensor(b, loc, sizes, b.getF32Type(), 0.0);
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   return tensor::InsertSliceOp::create(
-      b, loc, part, zeros, {zero, zero},
-      {matc::dimSize(b, loc, part, 0), matc::dimSize(b, loc, part, 1)},
-      {one, one});
+      b, loc, part, zeros, {zero, zero}, partSizes, {one, one});
 }
 
 void matc::buildNestedFfnGradients(OpBuilder &b, NestedFfnOp op, Value dy,
@@ -95,9 +94,10 @@ void matc::buildNestedFfnGradients(OpBuilder &b, NestedFfnOp op, Value dy,
     return RankedTensorType::get(type.getShape(), b.getF32Type());
   };
   // Operands: input, gate, up, down, then the run-time width if any.
-  gradients.append({dx, padWithZeros(b, loc, dGateRows, f32Type(gateType)),
-                    padWithZeros(b, loc, dUpRows, f32Type(gateType)),
-                    padWithZeros(b, loc, dDownColumns, f32Type(downType))});
+  gradients.append(
+      {dx, padWithZeros(b, loc, dGateRows, {width, hiddenSize}, f32Type(gateType)),
+       padWithZeros(b, loc, dUpRows, {width, hiddenSize}, f32Type(gateType)),
+       padWithZeros(b, loc, dDownColumns, {hiddenSize, width}, f32Type(downType))});
   if (op.getDynamicWidth())
     gradients.push_back(Value());
 }
