@@ -223,6 +223,16 @@ struct NestedFfnDerivative
   }
 };
 
+struct AttentionDerivative
+    : DifferentiableOpInterface::ExternalModel<AttentionDerivative, AttentionOp> {
+  LogicalResult buildOperandGradients(Operation *operation, OpBuilder &b,
+                                      ValueRange resultGradients,
+                                      SmallVectorImpl<Value> &gradients) const {
+    return matc::buildAttentionGradients(b, cast<AttentionOp>(operation),
+                                         resultGradients[0], gradients);
+  }
+};
+
 } // namespace
 
 void matc::registerDerivativeInterfaceModels(DialectRegistry &registry) {
@@ -232,6 +242,7 @@ void matc::registerDerivativeInterfaceModels(DialectRegistry &registry) {
     LmHeadOp::attachInterface<LmHeadDerivative>(*context);
     CrossEntropyOp::attachInterface<CrossEntropyDerivative>(*context);
     NestedFfnOp::attachInterface<NestedFfnDerivative>(*context);
+    AttentionOp::attachInterface<AttentionDerivative>(*context);
   });
   registry.addExtension(+[](MLIRContext *context, arith::ArithDialect *) {
     arith::AddFOp::attachInterface<AddFDerivative>(*context);

@@ -29,3 +29,16 @@ func.func @bf16(%x: tensor<?x8xf32>, %t: tensor<?xi32>, %head: tensor<16x8xbf16>
   return %loss : tensor<f32>
 }
 
+// -----
+
+// A cached attention (decoding) is not trained.
+func.func @cached(%x: tensor<?x8xf32>, %t: tensor<?xi32>, %w: tensor<8x8xf32> {matformer.weight = "w"}, %w4: tensor<4x8xf32> {matformer.weight = "w4"},
+                  %kc: memref<16x1x4xf32>, %vc: memref<1x4x16xf32>, %start: index)
+    -> tensor<f32> attributes {matformer.differentiate} {
+  // expected-error @+1 {{'matformer.attention' op with a KV cache cannot be differentiated}}
+  %y = matformer.attention %x, q %w, k %w4, v %w4, o %w heads(2, 1) head_dim(4) rope_theta(1.0e4) kv_cache(%kc, %vc) at %start
+      : tensor<?x8xf32>, tensor<8x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>, memref<16x1x4xf32>, memref<1x4x16xf32>
+  %logits = matformer.lm_head %y, %w : tensor<?x8xf32>, tensor<8x8xf32> -> tensor<?x8xf32>
+  %loss = matformer.cross_entropy %logits, %t reduction sum : tensor<?x8xf32>, tensor<?xi32> -> tensor<f32>
+  return %loss : tensor<f32>
+}
