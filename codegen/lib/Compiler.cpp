@@ -271,7 +271,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     return false;
   }
   if (options.train && options.bf16Weights) {
-    diagnostics << "error: --train needs f32 weights: drop --bf16-weights "
+    diagnostics << "error: --train needs f32 weights, got --dtype bf16 "
                    "(AdamW updates the weights in place)\n";
     return false;
   }

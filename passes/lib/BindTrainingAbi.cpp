@@ -164,6 +164,9 @@ void buildTrainStep(OpBuilder &b, func::FuncOp entry,
       bufferization::MaterializeInDestinationOp::create(
           b, loc, TypeRange(), sum, table, /*restrict=*/true, /*writable=*/true);
     }
+    if (branch.thenBlock()->empty() ||
+        !branch.thenBlock()->back().hasTrait<OpTrait::IsTerminator>())
+      scf::YieldOp::create(b, loc);
   }
   func::ReturnOp::create(b, loc);
 }
