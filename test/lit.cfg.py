@@ -16,4 +16,4 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["matc", "matc-opt", "matc-reference", "matc-embed-example"], [config.matc_tools_dir])
+llvm_config.add_tool_substitutions(["matc", "matc-opt", "matc-reference", "matc-gradcheck", "matc-embed-example"], [config.matc_tools_dir])

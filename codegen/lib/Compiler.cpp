@@ -11,6 +11,7 @@
 #include "matc/Codegen/Pipeline.h"
 #include "matc/Codegen/RuntimeAbi.h"
 #include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/Passes.h"
 #include "matc/spec/Diagnostics.h"
 #include "matc/spec/FileIO.h"
 #include "matc/spec/Mix.h"
@@ -193,6 +194,16 @@ importAndSpecialize(matc::Compiler &compiler, const matc::spec::ModelSpec &spec,
     TimingScope importTimer = stages.root.nest("import");
     module = compiler.importModel(spec, options);
     markForward(*module, mix ? &*mix : nullptr);
+    if (options.train) {
+      // One loss per granularity, specialized by the front stage below.
+      PassManager pm(module->getContext());
+      matc::AddTrainingLossesOptions losses;
+      losses.granularities.assign(spec.granularities.begin(),
+                                  spec.granularities.end());
+      pm.addPass(matc::createAddTrainingLosses(losses));
+      if (failed(pm.run(*module)))
+        return nullptr;
+    }
     if (failed(verify(*module))) {
       os << "internal error: the importer built invalid IR for "
          << options.specPath << "\n";
@@ -259,8 +270,14 @@ bool matc::Compiler::compile(const CompileOptions &options) {
                    "--target cpu\n";
     return false;
   }
-  if (options.train) {
-    diagnostics << "error: --train is not implemented yet\n";
+  if (options.train && options.bf16Weights) {
+    diagnostics << "error: --train needs f32 weights, got --dtype bf16 "
+                   "(AdamW updates the weights in place)\n";
+    return false;
+  }
+  if (options.train && spec->granularities.empty()) {
+    diagnostics << "error: --train: " << options.specPath
+                << " has no matformer.granularities to train at\n";
     return false;
   }
   cpu::CpuTarget target = cpu::CpuTarget::host();

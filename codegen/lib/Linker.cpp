@@ -91,8 +91,10 @@ bool matc::linkExecutable(const std::string &objectPath,
     }
     std::error_code ec;
     llvm::raw_fd_ostream script(versionScript, ec);
-    script << "{\n  global:\n    matrt_*;\n    matc_model_manifest;\n"
-              "    matc_model_forward;\n  local:\n    *;\n};\n";
+    // matc_model_*: the manifest, forward, loss and (with --train) the
+    // training entry points of matc/abi/ModelAbi.h.
+    script << "{\n  global:\n    matrt_*;\n    matc_model_*;\n"
+              "  local:\n    *;\n};\n";
     script.close();
     versionScriptFlag = "-Wl,--version-script=" + versionScript.str().str();
     args.push_back("-shared");

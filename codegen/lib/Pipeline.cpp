@@ -17,6 +17,10 @@ void matc::buildFrontPipeline(OpPassManager &pm) {
 void matc::buildBindAbiPipeline(OpPassManager &pm) {
   pm.addPass(createWeightsToArguments());
   pm.addPass(createBindRuntimeAbi());
+  // Training builds only (functions marked by matformer-add-training-losses);
+  // both do nothing otherwise. Before outlining: reverse mode sees layers.
+  pm.addPass(createReverseMode());
+  pm.addPass(createBindTrainingAbi());
   pm.addPass(createOutlineLayers());
 }
 
@@ -36,8 +40,9 @@ void matc::registerMatcPassesAndPipelines() {
       buildFrontPipeline);
   PassPipelineRegistration<>(
       "matc-bind-abi",
-      "Weights to arguments, the runtime entry point, one function per "
-      "distinct layer",
+      "Weights to arguments, the runtime entry points (forward, loss; with "
+      "training losses their gradients and the training entries), one "
+      "function per distinct layer",
       buildBindAbiPipeline);
   PassPipelineRegistration<>(
       "matc-to-linalg",

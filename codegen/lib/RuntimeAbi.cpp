@@ -14,7 +14,23 @@ using namespace mlir;
 namespace abi = matc::abi;
 
 namespace {
-constexpr llvm::StringLiteral kImplName = "matc_forward_impl";
+/// The generated functions behind the exported ones (named by
+/// matformer-bind-runtime-abi and matformer-bind-training-abi). The first
+/// two are in every binary; the others with --train.
+struct EntryName {
+  const char *implName;
+  const char *symbol;
+  llvm::ArrayRef<abi::Arg> signature;
+  bool required;
+};
+const EntryName kEntryNames[] = {
+    {"matc_forward_impl", abi::kForwardSymbol, abi::kForwardArgs, true},
+    {"matc_loss_impl", abi::kLossSymbol, abi::kLossArgs, true},
+    {"matc_train_step_impl", abi::kTrainStepSymbol, abi::kTrainStepArgs, false},
+    {"matc_grad_squared_norm_impl", abi::kGradSquaredNormSymbol,
+     abi::kGradSquaredNormArgs, false},
+    {"matc_adamw_step_impl", abi::kAdamWStepSymbol, abi::kAdamWStepArgs, false},
+};
 
 std::string dtypeName(Type type) {
   if (type.isF32())
@@ -29,30 +45,24 @@ std::string dtypeName(Type type) {
     return "i64";
   return "?";
 }
-} // namespace
 
-const matc::AbiArgument *matc::ModelAbi::buffer(llvm::StringRef name) const {
-  for (const AbiArgument &argument : arguments)
-    if (argument.kind == AbiArgument::Kind::Buffer && argument.name == name)
-      return &argument;
-  return nullptr;
-}
-
-FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
-  auto impl = module.lookupSymbol<func::FuncOp>(kImplName);
-  if (!impl)
-    return module.emitError() << "expected @" << kImplName
-                              << " from matformer-bind-runtime-abi";
-  ModelAbi abi;
+/// Reads the arguments of `impl` and checks them against `signature`: every
+/// scalar and buffer by name, in order; a table as the run of arguments
+/// tagged with its name (the forward's weights carry no table tag).
+FailureOr<std::vector<matc::AbiArgument>>
+readEntryArguments(func::FuncOp impl, llvm::ArrayRef<abi::Arg> signature) {
+  std::vector<matc::AbiArgument> arguments;
+  using Kind = matc::AbiArgument::Kind;
   for (auto [i, type] : llvm::enumerate(impl.getArgumentTypes())) {
-    AbiArgument argument;
-    if (auto weight = impl.getArgAttrOfType<StringAttr>(i, matformer::kWeightAttrName)) {
-      argument.kind = AbiArgument::Kind::Weight;
+    matc::AbiArgument argument;
+    auto role = impl.getArgAttrOfType<StringAttr>(i, matc::matformer::kAbiArgAttrName);
+    if (auto weight = impl.getArgAttrOfType<StringAttr>(i, matc::matformer::kWeightAttrName)) {
+      argument.kind = Kind::Weight;
       argument.name = weight.str();
-    } else if (auto name = impl.getArgAttrOfType<StringAttr>(i, matformer::kAbiArgAttrName)) {
-      argument.kind = isa<IndexType>(type) ? AbiArgument::Kind::Index
-                                           : AbiArgument::Kind::Buffer;
-      argument.name = name.str();
+      argument.table = role ? role.str() : "weights";
+    } else if (role) {
+      argument.kind = isa<IndexType>(type) ? Kind::Index : Kind::Buffer;
+      argument.name = role.str();
     } else {
       return impl.emitOpError() << "argument " << i
                                 << " has neither matformer.abi_arg nor "
@@ -64,31 +74,65 @@ FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
                                   << "') must be a static, contiguous memref";
       argument.dtype = dtypeName(memref.getElementType());
       argument.shape.assign(memref.getShape().begin(), memref.getShape().end());
-      if (argument.kind == AbiArgument::Kind::Weight)
-        abi.bf16Weights |= memref.getElementType().isBF16();
     } else if (!isa<IndexType>(type)) {
       return impl.emitOpError() << "argument " << i << " ('" << argument.name
                                 << "') must be an index or a memref";
     }
-    abi.arguments.push_back(std::move(argument));
+    arguments.push_back(std::move(argument));
   }
-  // The entry must take exactly the header's arguments, in its order.
   size_t next = 0;
-  for (const abi::Arg &expected : abi::kForwardArgs) {
+  for (const abi::Arg &expected : signature) {
     if (expected.kind == abi::ArgKind::WeightTable) {
-      while (next < abi.arguments.size() &&
-             abi.arguments[next].kind == AbiArgument::Kind::Weight)
+      while (next < arguments.size() && arguments[next].kind == Kind::Weight &&
+             arguments[next].table == expected.name)
         ++next;
       continue;
     }
-    if (next >= abi.arguments.size() || abi.arguments[next].name != expected.name)
+    if (next >= arguments.size() || arguments[next].name != expected.name)
       return impl.emitOpError() << "argument " << next << " should be '"
                                 << expected.name << "' (matc/abi/ModelAbi.h)";
     ++next;
   }
-  if (next != abi.arguments.size())
-    return impl.emitOpError() << "has " << abi.arguments.size() - next
-                              << " arguments after its weights";
+  if (next != arguments.size())
+    return impl.emitOpError() << "has " << arguments.size() - next
+                              << " arguments the ABI does not list";
+  return arguments;
+}
+} // namespace
+
+const matc::AbiArgument *matc::ModelAbi::buffer(llvm::StringRef name) const {
+  for (const AbiArgument &argument : arguments)
+    if (argument.kind == AbiArgument::Kind::Buffer && argument.name == name)
+      return &argument;
+  return nullptr;
+}
+
+FailureOr<matc::ModelAbi> matc::readModelAbi(ModuleOp module) {
+  ModelAbi abi;
+  for (const EntryName &name : kEntryNames) {
+    auto impl = module.lookupSymbol<func::FuncOp>(name.implName);
+    if (!impl) {
+      if (name.required)
+        return module.emitError() << "expected @" << name.implName
+                                  << " from matformer-bind-runtime-abi";
+      continue;
+    }
+    FailureOr<std::vector<AbiArgument>> arguments =
+        readEntryArguments(impl, name.signature);
+    if (failed(arguments))
+      return failure();
+    abi.entries.push_back(
+        EntryPoint{name.implName, name.symbol, name.signature, *arguments});
+  }
+  abi.train = abi.entries.size() == std::size(kEntryNames);
+  if (!abi.train && abi.entries.size() != 2)
+    return module.emitError() << "has some of the training entry points but "
+                                 "not all (matformer-bind-training-abi)";
+  abi.arguments = abi.entries.front().arguments;
+  for (const AbiArgument &argument : abi.arguments)
+    if (argument.kind == AbiArgument::Kind::Weight)
+      abi.bf16Weights |= argument.dtype == "bf16";
+  auto impl = module.lookupSymbol<func::FuncOp>(kEntryNames[0].implName);
   const AbiArgument *logits = abi.buffer("logits");
   abi.maxPositions = logits->shape[0];
   abi.vocabSize = logits->shape[1];
@@ -128,14 +172,20 @@ std::string matc::buildManifest(const ModelAbi &abi,
   manifest["buffers"] = buffers;
   manifest["vocab_size"] = abi.vocabSize;
   manifest["max_positions"] = abi.maxPositions;
+  if (abi.train)
+    manifest["train"] = true;
   return manifest.dump();
 }
 
-LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
-                                    const std::string &manifest) {
-  auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(kImplName);
+/// The exported C function for `entry`: i64 for an index, a pointer for a
+/// buffer or a table; it calls the lowered implementation with each
+/// contiguous memref's descriptor expanded as the default calling
+/// convention passes it (allocated, aligned, offset, sizes, strides).
+static LogicalResult addEntryWrapper(ModuleOp module,
+                                     const matc::EntryPoint &entryPoint) {
+  auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(entryPoint.implName);
   if (!impl)
-    return module.emitError() << "expected llvm.func @" << kImplName;
+    return module.emitError() << "expected llvm.func @" << entryPoint.implName;
   MLIRContext *context = module.getContext();
   OpBuilder b(context);
   b.setInsertionPointToEnd(module.getBody());
@@ -145,24 +195,24 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
   impl.setLinkage(LLVM::Linkage::Internal);
   // The names served the ABI; LLVM has no use for them.
   for (unsigned i = 0; i < impl.getNumArguments(); ++i) {
-    impl.removeArgAttr(i, matformer::kAbiArgAttrName);
-    impl.removeArgAttr(i, matformer::kWeightAttrName);
+    impl.removeArgAttr(i, matc::matformer::kAbiArgAttrName);
+    impl.removeArgAttr(i, matc::matformer::kWeightAttrName);
   }
 
-  // The C signature of abi::kForwardArgs: i64 for an index, ptr otherwise.
   SmallVector<Type> parameters;
-  for (const abi::Arg &arg : abi::kForwardArgs)
+  llvm::StringMap<unsigned> position;
+  for (const abi::Arg &arg : entryPoint.signature) {
+    position[arg.name] = parameters.size();
     parameters.push_back(arg.kind == abi::ArgKind::Index ? Type(i64) : Type(ptr));
+  }
   auto entry = LLVM::LLVMFuncOp::create(
-      b, loc, abi::kForwardSymbol,
+      b, loc, entryPoint.symbol,
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), parameters));
   Block *body = entry.addEntryBlock(b);
   b.setInsertionPointToStart(body);
   auto constant = [&](int64_t value) -> Value {
     return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
   };
-  // A contiguous memref's descriptor, expanded as the default calling
-  // convention passes it: allocated, aligned, offset, sizes, strides.
   SmallVector<Value> operands;
   auto pushDescriptor = [&](Value data, ArrayRef<int64_t> shape) {
     operands.append({data, data, constant(0)});
@@ -176,22 +226,22 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
     }
     operands.append(strides.begin(), strides.end());
   };
-  Value weightTable = body->getArgument(abi::forwardArgIndex("weights"));
-  int32_t weightIndex = 0;
-  for (const AbiArgument &argument : abi.arguments) {
+  llvm::StringMap<int32_t> nextInTable;
+  for (const matc::AbiArgument &argument : entryPoint.arguments) {
+    using Kind = matc::AbiArgument::Kind;
     switch (argument.kind) {
-    case AbiArgument::Kind::Index:
-      operands.push_back(
-          body->getArgument(abi::forwardArgIndex(argument.name.c_str())));
+    case Kind::Index:
+      operands.push_back(body->getArgument(position.lookup(argument.name)));
       break;
-    case AbiArgument::Kind::Buffer:
-      pushDescriptor(
-          body->getArgument(abi::forwardArgIndex(argument.name.c_str())),
-          argument.shape);
+    case Kind::Buffer:
+      pushDescriptor(body->getArgument(position.lookup(argument.name)),
+                     argument.shape);
       break;
-    case AbiArgument::Kind::Weight: {
-      Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, weightTable,
-                                       ArrayRef<LLVM::GEPArg>{weightIndex++});
+    case Kind::Weight: {
+      Value table = body->getArgument(position.lookup(argument.table));
+      Value slot = LLVM::GEPOp::create(
+          b, loc, ptr, ptr, table,
+          ArrayRef<LLVM::GEPArg>{nextInTable[argument.table]++});
       pushDescriptor(LLVM::LoadOp::create(b, loc, ptr, slot), argument.shape);
       break;
     }
@@ -203,12 +253,21 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
                               << operands.size();
   LLVM::CallOp::create(b, loc, impl, operands);
   LLVM::ReturnOp::create(b, loc, ValueRange());
+  return success();
+}
 
+LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
+                                    const std::string &manifest) {
+  for (const EntryPoint &entry : abi.entries)
+    if (failed(addEntryWrapper(module, entry)))
+      return failure();
+  MLIRContext *context = module.getContext();
+  OpBuilder b(context);
   b.setInsertionPointToEnd(module.getBody());
   std::string text = manifest + '\0';
   auto textType = LLVM::LLVMArrayType::get(IntegerType::get(context, 8),
                                            text.size());
-  LLVM::GlobalOp::create(b, loc, textType, /*isConstant=*/true,
+  LLVM::GlobalOp::create(b, module.getLoc(), textType, /*isConstant=*/true,
                          LLVM::Linkage::External, abi::kManifestSymbol,
                          b.getStringAttr(text));
   return success();

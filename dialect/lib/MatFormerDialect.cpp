@@ -47,6 +47,20 @@ MatFormerDialect::verifyOperationAttribute(Operation *op,
                              << value;
     return success();
   }
+  if (name == kDifferentiateAttrName || name == kGradientsAttrName) {
+    if (!isa<FunctionOpInterface>(op) || !isa<UnitAttr>(value))
+      return op->emitError() << "'" << name
+                             << "' must be a unit attribute on a function";
+    return success();
+  }
+  if (name == kGranularityAttrName) {
+    auto index = dyn_cast<IntegerAttr>(value);
+    if (!isa<FunctionOpInterface>(op) || !index || index.getInt() < 0)
+      return op->emitError() << "'" << name
+                             << "' must be a non-negative integer on a "
+                                "function";
+    return success();
+  }
   if (name == kElasticAttrName) {
     if (!isa<FunctionOpInterface>(op) || !isa<UnitAttr>(value))
       return op->emitError() << "'" << name

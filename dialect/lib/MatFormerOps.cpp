@@ -322,6 +322,20 @@ LogicalResult LmHeadOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// CrossEntropyOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CrossEntropyOp::verify() {
+  auto logits = getLogits().getType();
+  if (failed(checkShape(*this, getTargets(), "targets",
+                        {logits.getDimSize(0)})))
+    return failure();
+  if (logits.getDimSize(1) == 0)
+    return emitOpError() << "logits must have a non-empty vocabulary";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // DecoderLayerOp
 //===----------------------------------------------------------------------===//
 

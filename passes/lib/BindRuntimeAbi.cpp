@@ -10,6 +10,7 @@
 #include "matc/abi/ModelAbi.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace matc {
@@ -115,6 +116,126 @@ Value keepLastRows(OpBuilder &b, LmHeadOp head, Value numTokens,
   return head.getResult();
 }
 
+/// `func.func @name` taking the arguments of `signature` in its order,
+/// each tagged `matformer.abi_arg`, and the forward's weights (tagged with
+/// their checkpoint names) in place of the weight table. Buffers are typed
+/// by `buffers`.
+func::FuncOp createEntry(OpBuilder &b, func::FuncOp forward, StringRef name,
+                         ArrayRef<abi::Arg> signature,
+                         const llvm::StringMap<Type> &buffers) {
+  MLIRContext *context = b.getContext();
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  auto tag = [&](StringRef key, Attribute value) {
+    return DictionaryAttr::get(context, {b.getNamedAttr(key, value)});
+  };
+  for (const abi::Arg &arg : signature) {
+    if (arg.kind == abi::ArgKind::WeightTable) {
+      for (unsigned i = 1; i < forward.getNumArguments(); ++i) {
+        auto type = cast<RankedTensorType>(forward.getArgumentTypes()[i]);
+        argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
+        argAttrs.push_back(tag(kWeightAttrName, forward.getArgAttr(i, kWeightAttrName)));
+      }
+      continue;
+    }
+    argTypes.push_back(arg.kind == abi::ArgKind::Index ? b.getIndexType()
+                                                       : buffers.lookup(arg.name));
+    argAttrs.push_back(tag(kAbiArgAttrName, b.getStringAttr(arg.name)));
+  }
+  auto entry = func::FuncOp::create(b, forward.getLoc(), name,
+                                    b.getFunctionType(argTypes, {}));
+  entry.setAllArgAttrs(argAttrs);
+  entry.addEntryBlock();
+  return entry;
+}
+
+/// The argument of `entry` tagged `matformer.abi_arg = name`.
+Value entryArgument(func::FuncOp entry, StringRef name) {
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (auto role = entry.getArgAttrOfType<StringAttr>(i, kAbiArgAttrName);
+        role && role.getValue() == name)
+      return entry.getArgument(i);
+  return nullptr;
+}
+
+/// Clones the forward's body into `entry` on the tokens `tokens` (a tensor)
+/// and the entry's weights; returns the mapping.
+IRMapping cloneForward(OpBuilder &b, func::FuncOp forward, func::FuncOp entry,
+                       Value tokens) {
+  IRMapping mapping;
+  mapping.map(forward.getArgument(0), tokens);
+  Location loc = forward.getLoc();
+  unsigned weight = 1;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    if (!entry.getArgAttr(i, kWeightAttrName))
+      continue;
+    mapping.map(forward.getArgument(weight++),
+                viewAsTensor(b, loc, entry.getArgument(i)));
+  }
+  for (Operation &op : forward.getBody().front().without_terminator())
+    b.clone(op, mapping);
+  return mapping;
+}
+
+/// tokens[offset, offset + size) of the runtime's token buffer, as a tensor.
+Value tokenWindow(OpBuilder &b, Location loc, Value tokens, OpFoldResult offset,
+                  OpFoldResult size) {
+  return viewAsTensor(b, loc,
+                      memref::SubViewOp::create(b, loc, tokens, {offset}, {size},
+                                                {b.getIndexAttr(1)}));
+}
+
+/// matc_model_forward: the logits of the last num_logits rows.
+void buildForwardBody(OpBuilder &b, func::FuncOp forward, func::FuncOp entry,
+                      LmHeadOp head, int64_t vocab) {
+  Location loc = forward.getLoc();
+  b.setInsertionPointToStart(&entry.getBody().front());
+  Value numTokens = entryArgument(entry, "num_tokens"),
+        numLogits = entryArgument(entry, "num_logits");
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  IRMapping mapping = cloneForward(
+      b, forward, entry,
+      tokenWindow(b, loc, entryArgument(entry, "tokens"), zero, numTokens));
+  auto clonedHead = cast<LmHeadOp>(mapping.lookup(head.getResult()).getDefiningOp());
+  Value logits = keepLastRows(b, clonedHead, numTokens, numLogits);
+  Value logitsView = memref::SubViewOp::create(
+      b, loc, entryArgument(entry, "logits"), {zero, zero},
+      {numLogits, b.getIndexAttr(vocab)}, {one, one});
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange(), logits, logitsView, /*restrict=*/true,
+      /*writable=*/true);
+  func::ReturnOp::create(b, loc);
+  bindCaches(entry, entryArgument(entry, "k_cache"),
+             entryArgument(entry, "v_cache"), entryArgument(entry, "start_pos"));
+}
+
+/// matc_model_loss: every row through the LM head, then the summed cross
+/// entropy against the next tokens, from position 0 (the caches are scratch).
+void buildLossBody(OpBuilder &b, func::FuncOp forward, func::FuncOp entry,
+                   LmHeadOp head) {
+  Location loc = forward.getLoc();
+  b.setInsertionPointToStart(&entry.getBody().front());
+  Value numTokens = entryArgument(entry, "num_tokens");
+  Value tokens = entryArgument(entry, "tokens");
+  Value startPos = arith::ConstantIndexOp::create(b, loc, 0);
+  IRMapping mapping = cloneForward(
+      b, forward, entry, tokenWindow(b, loc, tokens, b.getIndexAttr(0), numTokens));
+  Value targets = tokenWindow(b, loc, tokens, b.getIndexAttr(1), numTokens);
+  Value logits = mapping.lookup(head.getResult());
+  Value loss = CrossEntropyOp::create(
+      b, loc, RankedTensorType::get({}, b.getF32Type()), logits, targets,
+      LossReduction::sum);
+  Value asVector = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({1}, b.getF32Type()), loss,
+      ArrayRef<ReassociationIndices>{});
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange(), asVector, entryArgument(entry, "loss"),
+      /*restrict=*/true, /*writable=*/true);
+  func::ReturnOp::create(b, loc);
+  bindCaches(entry, entryArgument(entry, "k_cache"),
+             entryArgument(entry, "v_cache"), startPos);
+}
+
 struct BindRuntimeAbiPass
     : matc::impl::BindRuntimeAbiBase<BindRuntimeAbiPass> {
   void runOnOperation() override {
@@ -189,9 +310,8 @@ struct BindRuntimeAbiPass
         mix ? static_cast<int64_t>(mix.getLayers().size())
         : layers.empty() ? 0
                          : static_cast<int64_t>(layers.back().getIndex()) + 1;
-    MLIRContext *context = &getContext();
-    OpBuilder b(context);
-    Type f32 = b.getF32Type(), index = b.getIndexType();
+    OpBuilder b(&getContext());
+    Type f32 = b.getF32Type();
     int64_t cacheSlots = static_cast<int64_t>(attentions.size());
     // K: a row per position; V: positions innermost (see matformer.attention).
     llvm::StringMap<Type> buffers = {
@@ -201,69 +321,32 @@ struct BindRuntimeAbiPass
         {"v_cache", MemRefType::get({cacheSlots, kvHeads, headDim, positions}, f32)},
         {"layer_widths", MemRefType::get({universalLayers}, b.getI64Type())}};
 
-    SmallVector<Type> argTypes;
-    SmallVector<DictionaryAttr> argAttrs;
-    auto tag = [&](StringRef key, Attribute value) {
-      return DictionaryAttr::get(context, {b.getNamedAttr(key, value)});
-    };
-    for (const abi::Arg &arg : abi::kForwardArgs) {
-      if (arg.kind == abi::ArgKind::WeightTable) {
-        for (unsigned i = 1; i < forward.getNumArguments(); ++i) {
-          auto type = cast<RankedTensorType>(forward.getArgumentTypes()[i]);
-          argTypes.push_back(MemRefType::get(type.getShape(), type.getElementType()));
-          argAttrs.push_back(tag(kWeightAttrName, forward.getArgAttr(i, kWeightAttrName)));
-        }
-        continue;
-      }
-      argTypes.push_back(arg.kind == abi::ArgKind::Index ? index
-                                                         : buffers.lookup(arg.name));
-      argAttrs.push_back(tag(kAbiArgAttrName, b.getStringAttr(arg.name)));
-    }
+    Type i32 = b.getI32Type();
+    // matc_model_loss reads num_tokens + 1 tokens and writes one float.
+    llvm::StringMap<Type> lossBuffers = buffers;
+    lossBuffers["tokens"] = MemRefType::get({positions + 1}, i32);
+    lossBuffers["loss"] = MemRefType::get({1}, f32);
 
     b.setInsertionPoint(forward);
-    Location loc = forward.getLoc();
-    auto entry = func::FuncOp::create(b, loc, "matc_forward_impl",
-                                      b.getFunctionType(argTypes, {}));
-    entry.setAllArgAttrs(argAttrs);
-    if (mix)
-      entry->setAttr(kMixAttrName, mix);
-    if (elastic)
-      entry->setAttr(kElasticAttrName, b.getUnitAttr());
-    Block *body = entry.addEntryBlock();
-    b.setInsertionPointToStart(body);
-    auto argument = [&](const char *name) {
-      return body->getArgument(abi::forwardArgIndex(name));
-    };
-    Value numTokens = argument("num_tokens"), numLogits = argument("num_logits");
+    func::FuncOp entry =
+        createEntry(b, forward, "matc_forward_impl", abi::kForwardArgs, buffers);
+    func::FuncOp lossEntry =
+        createEntry(b, forward, "matc_loss_impl", abi::kLossArgs, lossBuffers);
+    for (func::FuncOp function : {entry, lossEntry}) {
+      if (mix)
+        function->setAttr(kMixAttrName, mix);
+      if (elastic)
+        function->setAttr(kElasticAttrName, b.getUnitAttr());
+    }
+    buildForwardBody(b, forward, entry, head, vocab);
+    buildLossBody(b, forward, lossEntry, head);
 
-    IRMapping mapping;
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    mapping.map(forward.getArgument(0),
-                viewAsTensor(b, loc,
-                             memref::SubViewOp::create(b, loc, argument("tokens"),
-                                                       {zero}, {numTokens}, {one})));
-    unsigned firstWeight = abi::forwardArgIndex("weights");
-    for (unsigned i = 1; i < forward.getNumArguments(); ++i)
-      mapping.map(forward.getArgument(i),
-                  viewAsTensor(b, loc, body->getArgument(firstWeight + i - 1)));
-
-    for (Operation &op : forward.getBody().front().without_terminator())
-      b.clone(op, mapping);
-    auto clonedHead = cast<LmHeadOp>(mapping.lookup(head.getResult()).getDefiningOp());
-    Value logits = keepLastRows(b, clonedHead, numTokens, numLogits);
-    Value logitsView = memref::SubViewOp::create(
-        b, loc, argument("logits"), {zero, zero},
-        {numLogits, b.getIndexAttr(vocab)}, {one, one});
-    bufferization::MaterializeInDestinationOp::create(
-        b, loc, TypeRange(), logits, logitsView, /*restrict=*/true,
-        /*writable=*/true);
-    func::ReturnOp::create(b, loc);
-
-    bindCaches(entry, argument("k_cache"), argument("v_cache"),
-               argument("start_pos"));
     if (elastic) {
-      Value layerWidths = argument("layer_widths");
-      entry.walk([&](DecoderLayerOp layer) { makeElastic(layer, layerWidths); });
+      for (func::FuncOp function : {entry, lossEntry}) {
+        Value layerWidths = entryArgument(function, "layer_widths");
+        function.walk(
+            [&](DecoderLayerOp layer) { makeElastic(layer, layerWidths); });
+      }
     }
     forward.erase();
   }

@@ -2,6 +2,7 @@
 #include "LowerAttention.h"
 #include "LowerAttentionGrad.h"
 #include "matc/Dialect/MatFormer.h"
+#include "matc/Passes/Activations.h"
 #include "matc/Passes/LinalgBuilders.h"
 #include "matc/Passes/MatFormerToLinalg.h"
 #include "matc/Passes/Passes.h"
@@ -25,14 +26,11 @@ using matc::dimSize;
 using matc::filledTensor;
 using matc::matmulTransposedB;
 using matc::toF32;
+using matc::constantF32;
+using matc::activate;
 
 namespace {
 using utils::IteratorType;
-
-Value constantF32(OpBuilder &b, Location loc, double value) {
-  return arith::ConstantOp::create(b, loc, b.getF32Type(),
-                                   b.getF32FloatAttr(static_cast<float>(value)));
-}
 
 /// Replaces `op` by `value`, casting when the lowering inferred a more (or
 /// less) static shape than the op's result type.
@@ -120,25 +118,6 @@ struct LowerRmsNorm : OpConversionPattern<RmsNormOp> {
   }
 };
 
-/// The gated activation of one neuron.
-Value activate(OpBuilder &b, Location l, Activation act, Value x) {
-  Value one = constantF32(b, l, 1.0);
-  if (act == Activation::silu) {
-    Value negated = arith::NegFOp::create(b, l, x);
-    Value denominator = arith::AddFOp::create(b, l, one, math::ExpOp::create(b, l, negated));
-    return arith::DivFOp::create(b, l, x, denominator);
-  }
-  // gelu_pytorch_tanh: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-  Value cube = arith::MulFOp::create(b, l, x, arith::MulFOp::create(b, l, x, x));
-  Value inner = arith::AddFOp::create(
-      b, l, x, arith::MulFOp::create(b, l, constantF32(b, l, 0.044715), cube));
-  Value scaled = arith::MulFOp::create(
-      b, l, constantF32(b, l, std::sqrt(2.0 / M_PI)), inner);
-  Value gate = arith::AddFOp::create(b, l, one, math::TanhOp::create(b, l, scaled));
-  return arith::MulFOp::create(
-      b, l, arith::MulFOp::create(b, l, constantF32(b, l, 0.5), x), gate);
-}
-
 /// down[:, :w] (act(gate[:w] x) * up[:w] x) on views of the universal
 /// weights: slicing at offset 0 is free, static or dynamic w alike.
 struct LowerNestedFfn : OpConversionPattern<NestedFfnOp> {
@@ -203,6 +182,27 @@ struct LowerLmHead : OpConversionPattern<LmHeadOp> {
     replaceWithCast(rewriter, op,
                     matmulTransposedB(rewriter, op.getLoc(), adaptor.getInput(),
                                       adaptor.getWeight()));
+    return success();
+  }
+};
+
+/// Per row: logsumexp(logits[t]) - logits[t, target[t]], with the row's
+/// maximum subtracted before exponentiating; then summed (or averaged).
+struct LowerCrossEntropy : OpConversionPattern<CrossEntropyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CrossEntropyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value logits = adaptor.getLogits();
+    Value rowLosses =
+        matc::rowCrossEntropy(rewriter, loc, logits, adaptor.getTargets());
+    Value total = matc::sumAll(rewriter, loc, rowLosses);
+    if (op.getReduction() == LossReduction::mean)
+      total = matc::scaleScalarTensor(
+          rewriter, loc, total,
+          matc::reciprocalOfSize(rewriter, loc, dimSize(rewriter, loc, logits, 0)));
+    replaceWithCast(rewriter, op, total);
     return success();
   }
 };
@@ -290,8 +290,8 @@ struct ConvertMatFormerToLinalgPass
 
 void matc::populateMatFormerToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<InlineDecoderLayer, LowerEmbed, LowerRmsNorm, LowerAttention,
-               LowerCausalAttentionGrad, LowerNestedFfn, LowerLmHead>(
-      patterns.getContext());
+               LowerCausalAttentionGrad, LowerNestedFfn, LowerLmHead,
+               LowerCrossEntropy>(patterns.getContext());
 }
 
 void matc::configureMatFormerToLinalgTarget(ConversionTarget &target) {

@@ -27,9 +27,10 @@ namespace {
 using utils::IteratorType;
 constexpr IteratorType kPar = IteratorType::parallel;
 
-/// Splits the feature dimension of [T, heads*headDim] into [T, heads, headDim].
-Value splitHeads(OpBuilder &b, Location loc, Value x, int64_t heads,
-                 int64_t headDim) {
+} // namespace
+
+Value matc::splitHeads(OpBuilder &b, Location loc, Value x, int64_t heads,
+                       int64_t headDim) {
   auto type = RankedTensorType::get({ShapedType::kDynamic, heads, headDim},
                                     b.getF32Type());
   return tensor::ExpandShapeOp::create(
@@ -38,11 +39,10 @@ Value splitHeads(OpBuilder &b, Location loc, Value x, int64_t heads,
                              b.getIndexAttr(headDim)});
 }
 
-/// Rotate-half RoPE on [T, heads, headDim]; row t sits at position start+t.
 /// Angles are computed in f64 and rounded once, which keeps long positions
 /// accurate.
-Value applyRope(OpBuilder &b, Location loc, Value x, Value start,
-                double theta) {
+Value matc::applyRope(OpBuilder &b, Location loc, Value x, Value start,
+                      double theta, bool inverse) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t heads = type.getDimSize(1), headDim = type.getDimSize(2),
           half = headDim / 2;
@@ -83,6 +83,8 @@ Value applyRope(OpBuilder &b, Location loc, Value x, Value start,
                                             math::CosOp::create(nb, nl, angle));
         Value sin = arith::TruncFOp::create(nb, nl, nb.getF32Type(),
                                             math::SinOp::create(nb, nl, angle));
+        if (inverse)
+          sin = arith::NegFOp::create(nb, nl, sin);
         Value a = args[0], c = args[1];
         Value outFirst = arith::SubFOp::create(
             nb, nl, arith::MulFOp::create(nb, nl, a, cos),
@@ -104,6 +106,8 @@ Value applyRope(OpBuilder &b, Location loc, Value x, Value start,
   result = insert(rotate.getResult(0), 0, result);
   return insert(rotate.getResult(1), half, result);
 }
+
+namespace {
 
 /// Positions [offset, offset+size) of the [positions, kvHeads, headDim] K
 /// cache.

@@ -15,6 +15,15 @@ namespace matc {
 mlir::Value lowerAttention(mlir::OpBuilder &b, matformer::AttentionOp op,
                            matformer::AttentionOp::Adaptor operands);
 
+/// Splits [T, heads*headDim] into [T, heads, headDim].
+mlir::Value splitHeads(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                       int64_t heads, int64_t headDim);
+
+/// Rotate-half RoPE on [T, heads, headDim], row t at position start + t;
+/// `inverse` rotates by the opposite angle (RoPE's transpose, its backward).
+mlir::Value applyRope(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      mlir::Value start, double theta, bool inverse = false);
+
 } // namespace matc
 
 #endif

@@ -449,3 +449,35 @@ func.func @causal_attention_grad_result_types(%q: tensor<?x4x16xf32>, %k: tensor
   %g:3 = "matformer.causal_attention_grad"(%q, %k, %v, %do) <{scale = 2.500000e-01 : f64}> : (tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>) -> (tensor<?x4x16xf32>, tensor<?x2x8xf32>, tensor<2x16x?xf32>)
   return
 }
+
+// -----
+
+func.func @cross_entropy_rows(%logits: tensor<3x16xf32>, %targets: tensor<4xi32>) {
+  // expected-error @+1 {{targets must have shape [3], got [4]}}
+  %l = matformer.cross_entropy %logits, %targets reduction sum : tensor<3x16xf32>, tensor<4xi32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_rank(%logits: tensor<?x4x16xf32>, %targets: tensor<?xi32>) {
+  // expected-error @+1 {{operand #0 must be 2D tensor of 32-bit float values}}
+  %l = matformer.cross_entropy %logits, %targets reduction sum : tensor<?x4x16xf32>, tensor<?xi32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_float_targets(%logits: tensor<?x16xf32>, %targets: tensor<?xf32>) {
+  // expected-error @+1 {{operand #1 must be 1D tensor of signless integer values}}
+  %l = matformer.cross_entropy %logits, %targets reduction mean : tensor<?x16xf32>, tensor<?xf32> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_reduction(%logits: tensor<?x16xf32>, %targets: tensor<?xi32>) {
+  // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'reduction' [sum, mean]}}
+  %l = matformer.cross_entropy %logits, %targets reduction max : tensor<?x16xf32>, tensor<?xi32> -> tensor<f32>
+  return
+}

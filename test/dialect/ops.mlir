@@ -107,3 +107,14 @@ func.func @causal_attention_grad(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>,
       : tensor<3x4x16xf32>, tensor<3x2x16xf32>, tensor<2x16x3xf32>, tensor<3x4x16xf32>
   return %dq, %dk, %dv, %dv3 : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<2x16x3xf32>
 }
+
+// The loss: targets one per row of logits, summed or averaged.
+// CHECK-LABEL: func.func @cross_entropy
+// CHECK: matformer.cross_entropy %{{.*}}, %{{.*}} reduction sum : tensor<?x256xf32>, tensor<?xi32> -> tensor<f32>
+// CHECK: matformer.cross_entropy %{{.*}}, %{{.*}} reduction mean : tensor<3x16xf32>, tensor<3xi32> -> tensor<f32>
+func.func @cross_entropy(%logits: tensor<?x256xf32>, %targets: tensor<?xi32>,
+                         %l3: tensor<3x16xf32>, %t3: tensor<3xi32>) -> (tensor<f32>, tensor<f32>) {
+  %sum = matformer.cross_entropy %logits, %targets reduction sum : tensor<?x256xf32>, tensor<?xi32> -> tensor<f32>
+  %mean = matformer.cross_entropy %l3, %t3 reduction mean : tensor<3x16xf32>, tensor<3xi32> -> tensor<f32>
+  return %sum, %mean : tensor<f32>, tensor<f32>
+}

@@ -29,7 +29,8 @@ spec=$src/examples/specs/tiny.json
 exported=$(nm -D --defined-only "$work/tiny-elastic.so" | awk '{print $3}' | sort)
 echo "$exported" | grep -qx matrt_open
 echo "$exported" | grep -qx matc_model_forward
-if echo "$exported" | grep -v '^matrt_\|^matc_model_manifest$\|^matc_model_forward$' | grep .; then
+echo "$exported" | grep -qx matc_model_loss
+if echo "$exported" | grep -v '^matrt_\|^matc_model_manifest$\|^matc_model_forward$\|^matc_model_loss$' | grep .; then
   echo "unexpected exports above"; exit 1
 fi
 

@@ -1,5 +1,23 @@
 // RUN: sed 's/-> tensor<?x16xf32> {/-> tensor<?x16xf32> attributes {matformer.mix = #matformer.mix<[2, skip, 16]>} {/' %S/Inputs/universal-3layer.mlir | matc-opt --matformer-specialize-mix --matformer-weights-to-arguments --matformer-bind-runtime-abi | FileCheck %s
 // RUN: matc-opt %s -split-input-file -verify-diagnostics --matformer-bind-runtime-abi
+// RUN: sed 's/-> tensor<?x16xf32> {/-> tensor<?x16xf32> attributes {matformer.mix = #matformer.mix<[2, skip, 16]>} {/' %S/Inputs/universal-3layer.mlir | matc-opt --matformer-specialize-mix --matformer-weights-to-arguments --matformer-bind-runtime-abi | FileCheck %s --check-prefix=LOSS
+
+// The same forward is matc_model_loss: tokens[0, n) in, from position 0,
+// every row through the LM head, the summed cross entropy against
+// tokens[1, n + 1) written to loss[0].
+// LOSS: func.func @matc_loss_impl(%[[N:[a-z0-9_]+]]: index {matformer.abi_arg = "num_tokens"}, %[[TOK:[a-z0-9_]+]]: memref<33xi32> {matformer.abi_arg = "tokens"}, %[[LOSS:[a-z0-9_]+]]: memref<1xf32> {matformer.abi_arg = "loss"}, %{{.*}}: memref<2x32x1x4xf32> {matformer.abi_arg = "k_cache"}, %{{.*}}: memref<2x1x4x32xf32> {matformer.abi_arg = "v_cache"}, %{{.*}}: memref<3xi64> {matformer.abi_arg = "layer_widths"}, %{{.*}}: memref<16x8xf32> {matformer.weight = "model.embed_tokens.weight"}
+// LOSS-SAME: attributes {matformer.mix = #matformer.mix<[2, skip, 16]>}
+// LOSS: %[[ZERO:.*]] = arith.constant 0 : index
+// LOSS: memref.subview %[[TOK]][0] [%[[N]]] [1]
+// LOSS: matformer.attention {{.*}} at %[[ZERO]]
+// LOSS: matformer.attention {{.*}} at %[[ZERO]]
+// LOSS: %[[LOGITS:.*]] = matformer.lm_head
+// LOSS-SAME: -> tensor<?x16xf32>
+// LOSS: %[[TARGETS_VIEW:.*]] = memref.subview %[[TOK]][1] [%[[N]]] [1]
+// LOSS: %[[TARGETS:.*]] = bufferization.to_tensor %[[TARGETS_VIEW]]
+// LOSS: %[[SUM:.*]] = matformer.cross_entropy %[[LOGITS]], %[[TARGETS]] reduction sum
+// LOSS: %[[ONE:.*]] = tensor.expand_shape %[[SUM]] [] output_shape [1]
+// LOSS: bufferization.materialize_in_destination %[[ONE]] in restrict writable %[[LOSS]]
 
 // The entry takes matc/abi/ModelAbi.h's arguments in its order, each tagged
 // with its name: num_tokens, start_pos, num_logits, the tokens and logits

@@ -269,3 +269,28 @@ func.func @causal_attention_grad_cast(%q: tensor<2x2x4xf32>, %k: tensor<3x1x4xf3
       : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>, tensor<2x2x4xf32>
   return %dq, %dk, %dv : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>
 }
+
+// -----
+
+// Cross entropy: the row maximum, the sum of exp(x - max), logsumexp, minus
+// the target's logit (read by index), summed over rows, then / rows.
+// CHECK-LABEL: func.func @cross_entropy_mean
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.subf
+// CHECK: math.exp
+// CHECK: math.log
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel"]
+// CHECK: linalg.index 0
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<?x16xf32>
+// CHECK: arith.subf
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction"]
+// CHECK: tensor.dim
+// CHECK: arith.divf
+// CHECK: arith.mulf
+// CHECK-NOT: matformer.
+func.func @cross_entropy_mean(%logits: tensor<?x16xf32>, %targets: tensor<?xi32>) -> tensor<f32> {
+  %l = matformer.cross_entropy %logits, %targets reduction mean : tensor<?x16xf32>, tensor<?xi32> -> tensor<f32>
+  return %l : tensor<f32>
+}

@@ -168,6 +168,40 @@ using AdamWStepFn = void (*)(const float *hyper, const float *decay,
                              void *const *weights, void *const *grads,
                              void *const *m, void *const *v);
 
+/// The arguments of the training entry points, in order, as kForwardArgs
+/// is for matc_model_forward. A WeightTable is a table of one f32 pointer per
+/// manifest weight, named after its role (weights, grads, m, v); a Buffer's
+/// element type is given, its length is the one documented above.
+inline constexpr Arg kLossArgs[] = {
+    {"num_tokens", ArgKind::Index, nullptr},
+    {"tokens", ArgKind::Buffer, "i32"},
+    {"loss", ArgKind::Buffer, "f32"},
+    {"k_cache", ArgKind::Buffer, "f32"},
+    {"v_cache", ArgKind::Buffer, "f32"},
+    {"layer_widths", ArgKind::Buffer, "i64"},
+    {"weights", ArgKind::WeightTable, nullptr},
+};
+inline constexpr Arg kTrainStepArgs[] = {
+    {"seq_len", ArgKind::Index, nullptr},
+    {"tokens", ArgKind::Buffer, "i32"},
+    {"loss_weights", ArgKind::Buffer, "f32"},
+    {"losses", ArgKind::Buffer, "f32"},
+    {"weights", ArgKind::WeightTable, nullptr},
+    {"grads", ArgKind::WeightTable, nullptr},
+};
+inline constexpr Arg kGradSquaredNormArgs[] = {
+    {"grads", ArgKind::WeightTable, nullptr},
+    {"result", ArgKind::Buffer, "f32"},
+};
+inline constexpr Arg kAdamWStepArgs[] = {
+    {"hyper", ArgKind::Buffer, "f32"},
+    {"decay", ArgKind::Buffer, "f32"},
+    {"weights", ArgKind::WeightTable, nullptr},
+    {"grads", ArgKind::WeightTable, nullptr},
+    {"m", ArgKind::WeightTable, nullptr},
+    {"v", ArgKind::WeightTable, nullptr},
+};
+
 } // namespace matc::abi
 
 #endif // MATC_ABI_MODELABI_H

@@ -17,7 +17,7 @@ std::string defaultRuntimeDir();
 /// temporary name, then renamed) using the system C++ driver: an executable
 /// with the command line, or with `sharedLibrary` a shared library holding
 /// the runtime core that exports only the C API of matrt/matrt.h and the
-/// model's two ABI symbols (everything else is local, so several such
+/// model's ABI symbols (matc_model_*) (everything else is local, so several such
 /// libraries load into one process). On failure, `error` holds the
 /// linker's complaint.
 bool linkExecutable(const std::string &objectPath,

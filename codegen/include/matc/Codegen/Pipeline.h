@@ -8,8 +8,11 @@
 //                 specialize every function that carries a matformer.mix,
 //                 verify nesting, canonicalize.
 //   matc-bind-abi weights become arguments; @forward becomes the runtime's
-//                 entry point (matc/abi/ModelAbi.h); each distinct decoder
-//                 layer becomes one function, called per layer.
+//                 entry points (matc/abi/ModelAbi.h: forward and loss); with
+//                 --train, the training losses are differentiated
+//                 (matformer-reverse-mode) and the training entry points
+//                 built; each distinct decoder layer becomes one function,
+//                 called per layer.
 //   matc-to-linalg  the target-independent middle: matformer -> linalg,
 //                 tensor, arith and math on tensors (matmuls as linalg
 //                 contractions), except the attention core, which stays one

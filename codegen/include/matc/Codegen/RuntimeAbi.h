@@ -10,6 +10,7 @@
 #ifndef MATC_CODEGEN_RUNTIMEABI_H
 #define MATC_CODEGEN_RUNTIMEABI_H
 
+#include "matc/abi/ModelAbi.h"
 #include "matc/spec/ModelSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -19,19 +20,35 @@
 
 namespace matc {
 
-/// One argument of the entry before lowering: an index scalar, a runtime
-/// buffer (named as in abi::kForwardArgs) or a weight (named by its
-/// checkpoint tensor).
+/// One argument of an entry before lowering: an index scalar, a runtime
+/// buffer (named as in the entry's abi::Arg table) or one tensor of a table
+/// (named by its checkpoint tensor; `table` says which: weights, grads, ...).
 struct AbiArgument {
   enum class Kind { Index, Buffer, Weight } kind = Kind::Index;
   std::string name;
   std::string dtype; // "i32", "f32", "i64", "bf16"; empty for an index
   std::vector<int64_t> shape;
+  std::string table; // for a Weight: the abi::Arg table it belongs to
 };
 
-/// The entry point's shape, read after `matformer-bind-runtime-abi`.
+/// One exported C function: the symbol, its C signature (a table of
+/// matc/abi/ModelAbi.h), and the arguments of the generated function
+/// (`implName`) that it unpacks its pointers into.
+struct EntryPoint {
+  std::string implName;
+  std::string symbol;
+  llvm::ArrayRef<abi::Arg> signature;
+  std::vector<AbiArgument> arguments;
+};
+
+/// The entry points' shapes, read after `matformer-bind-runtime-abi` (and,
+/// with --train, `matformer-bind-training-abi`).
 struct ModelAbi {
-  std::vector<AbiArgument> arguments; // the entry's, in order
+  std::vector<AbiArgument> arguments; // matc_model_forward's, in order
+  /// Every exported function, matc_model_forward first.
+  std::vector<EntryPoint> entries;
+  /// The training entry points are there (`--train`).
+  bool train = false;
   int64_t vocabSize = 0, maxPositions = 0;
   bool bf16Weights = false;
   /// Widths are chosen per call (`--elastic`).
@@ -49,9 +66,9 @@ mlir::FailureOr<ModelAbi> readModelAbi(mlir::ModuleOp module);
 /// The manifest JSON the runtime reads (matc/abi/ModelAbi.h, version 3).
 std::string buildManifest(const ModelAbi &abi, const spec::ModelSpec &spec);
 
-/// Adds the entry point and the manifest symbol to a module already in the
-/// LLVM dialect: the entry unpacks its plain pointers into the memref
-/// descriptors the lowered `matc_forward_impl` takes.
+/// Adds the entry points and the manifest symbol to a module already in the
+/// LLVM dialect: each entry unpacks its plain pointers into the memref
+/// descriptors its lowered implementation (`matc_forward_impl`, ...) takes.
 mlir::LogicalResult addRuntimeEntry(mlir::ModuleOp module, const ModelAbi &abi,
                                     const std::string &manifest);
 

@@ -35,6 +35,16 @@ constexpr llvm::StringLiteral kWeightAttrName = "matformer.weight";
 /// argument is (a name from matc/abi/ModelAbi.h).
 constexpr llvm::StringLiteral kAbiArgAttrName = "matformer.abi_arg";
 
+/// Function attribute (unit): `matformer-reverse-mode` is to differentiate
+/// this loss function with respect to its weight arguments.
+constexpr llvm::StringLiteral kDifferentiateAttrName = "matformer.differentiate";
+/// Function attribute (unit): the function returns its loss, then the
+/// gradient of each weight argument in argument order.
+constexpr llvm::StringLiteral kGradientsAttrName = "matformer.gradients";
+/// Function attribute (i64): the granularity (index into the spec's
+/// matformer.granularities) a training loss function computes.
+constexpr llvm::StringLiteral kGranularityAttrName = "matformer.granularity";
+
 /// The checkpoint tensor name of a function argument, or null.
 mlir::StringAttr getWeightName(mlir::Value value);
 } // namespace matc::matformer

@@ -13,6 +13,14 @@ def MatFormer_ActivationKind : I32EnumAttr<"Activation",
   let cppNamespace = "::matc::matformer";
 }
 
+def MatFormer_LossReductionKind : I32EnumAttr<"LossReduction",
+    "how a loss combines the per-token losses", [
+      I32EnumAttrCase<"sum", 0>,
+      I32EnumAttrCase<"mean", 1>
+    ]> {
+  let cppNamespace = "::matc::matformer";
+}
+
 class MatFormer_Attr<string name, string attrMnemonic>
     : AttrDef<MatFormer_Dialect, name> {
   let mnemonic = attrMnemonic;

@@ -262,6 +262,31 @@ def MatFormer_LmHeadOp : MatFormer_Op<"lm_head", [Pure]> {
   let hasVerifier = 1;
 }
 
+def MatFormer_CrossEntropyOp : MatFormer_Op<"cross_entropy", [Pure]> {
+  let summary = "the cross entropy of logits against target tokens";
+  let description = [{
+    For every row t of `logits` [T, vocab], the negative log-likelihood
+    `logsumexp(logits[t]) - logits[t, targets[t]]` (computed stably: the
+    row's maximum is subtracted before exponentiating), combined by
+    `reduction`: `sum` over t, or `mean` (the sum divided by T). Targets
+    must lie in [0, vocab); nothing checks it at run time.
+
+    ```mlir
+    %loss = matformer.cross_entropy %logits, %targets reduction mean
+              : tensor<?x256xf32>, tensor<?xi32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins TensorRankOf<[F32], [2]>:$logits,
+                       1DTensorOf<[AnySignlessInteger]>:$targets,
+                       MatFormer_LossReductionKind:$reduction);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = [{
+    $logits `,` $targets `reduction` $reduction attr-dict
+    `:` type($logits) `,` type($targets) `->` type($loss)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Structure
 //===----------------------------------------------------------------------===//

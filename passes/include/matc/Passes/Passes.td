@@ -23,6 +23,28 @@ def SpecializeMix : Pass<"matformer-specialize-mix", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def AddTrainingLosses
+    : Pass<"matformer-add-training-losses", "mlir::ModuleOp"> {
+  let summary = "Add one loss function per training granularity";
+  let description = [{
+    For each entry i of `granularities`, adds `func.func private
+    @training_loss_<i>(%tokens: tensor<?xi32>) -> tensor<f32>`: a copy of
+    the universal `@forward` on tokens[0, n) followed by
+    `matformer.cross_entropy ... reduction mean` against tokens[1, n + 1)
+    (the argument holds n + 1 tokens). It carries `matformer.mix` with every
+    layer at width granularities[i] clamped to that layer's d_ff (for
+    `matformer-specialize-mix`), `matformer.granularity = i` and
+    `matformer.differentiate` (for `matformer-reverse-mode`). Runs on the
+    importer's output, before specialization.
+  }];
+  let options = [
+    ListOption<"granularities", "granularities", "int64_t",
+               "The FFN widths to train at, in the spec's order">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def VerifyNesting : Pass<"matformer-verify-nesting", "mlir::ModuleOp"> {
   let summary = "Check the nesting invariants across a whole model";
   let description = [{
@@ -74,12 +96,70 @@ def BindRuntimeAbi : Pass<"matformer-bind-runtime-abi", "mlir::ModuleOp"> {
     number defined before the layer (so identical layers stay identical).
     The final norm and the LM head run on the last `num_logits` rows only.
 
+    The same forward also becomes `func.func @matc_loss_impl` (the
+    arguments of `matc_model_loss`: `num_tokens`, `tokens: memref<P+1 x
+    i32>`, `loss: memref<1 x f32>`, the caches, `layer_widths`, the
+    weights): every row through the LM head, then `matformer.cross_entropy`
+    (sum) against tokens[1, num_tokens + 1), from position 0. The two
+    entries share their layers (`matformer-outline-layers`).
+
     A function marked `matformer.elastic` keeps its widths open: every
     `nested_ffn` runs at `runtime_width` loaded from `layer_widths`, and a
     layer whose entry is -1 is skipped (an `scf.if` around it), so one
     binary runs every MIX. Otherwise every FFN must have a width.
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ReverseMode : Pass<"matformer-reverse-mode", "mlir::ModuleOp"> {
+  let summary = "Differentiate loss functions with respect to their weights";
+  let description = [{
+    Every function marked `matformer.differentiate`, returning one
+    `tensor<f32>` loss of its arguments, is rewritten to return the loss and
+    then the gradient of each argument tagged `matformer.weight`, in argument
+    order (zeros for a weight the loss does not read), and is marked
+    `matformer.gradients`. Only f32 weights train.
+
+    The pass knows no op: it inlines `decoder_layer` bodies (a layer's
+    derivative is its body's), seeds d loss = 1, walks the function
+    backwards and asks every op that a gradient reaches for its operands'
+    gradients through `matformer::DifferentiableOpInterface`, summing the
+    gradients of values used more than once (a tied embedding gets the
+    embedding's and the LM head's). An op the loss depends on without the
+    interface is an error at that op. Activations: the backward is emitted
+    after the forward and reads the forward's values, which are kept; each
+    op's derivative recomputes its internals (projections, activations,
+    norms) from its operands.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def BindTrainingAbi : Pass<"matformer-bind-training-abi", "mlir::ModuleOp"> {
+  let summary = "Build the training entry points from the gradient functions";
+  let description = [{
+    With functions marked `matformer.gradients` (the training losses after
+    `matformer-reverse-mode`, each with its `matformer.granularity`), adds
+    the generated halves of matc/abi/ModelAbi.h's training entry points,
+    tables in the weight order of `@matc_forward_impl`:
+    `@matc_train_step_impl` (for each granularity i, under
+    `scf.if loss_weights[i] != 0`: call its gradient function on
+    tokens[0, seq_len + 1), store losses[i], add loss_weights[i] times each
+    gradient into the grads table), `@matc_grad_squared_norm_impl` and
+    `@matc_adamw_step_impl` (elementwise linalg over every weight, in
+    place). Table arguments are tagged with their weight's name and, except
+    for the weights, `matformer.abi_arg = "<table>"`. Without gradient
+    functions the pass does nothing.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -1,0 +1,4 @@
+//===- DerivativeInterface.cpp - reverse-mode derivatives of ops ----------===//
+#include "matc/Dialect/DerivativeInterface.h"
+
+#include "matc/Dialect/DerivativeInterface.cpp.inc"
