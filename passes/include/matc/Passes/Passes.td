@@ -123,16 +123,19 @@ def ReverseMode : Pass<"matformer-reverse-mode", "mlir::ModuleOp"> {
     order (zeros for a weight the loss does not read), and is marked
     `matformer.gradients`. Only f32 weights train.
 
-    The pass knows no op: it inlines `decoder_layer` bodies (a layer's
-    derivative is its body's), seeds d loss = 1, walks the function
+    The pass knows no op: it seeds d loss = 1, walks the function
     backwards and asks every op that a gradient reaches for its operands'
     gradients through `matformer::DifferentiableOpInterface`, summing the
     gradients of values used more than once (a tied embedding gets the
     embedding's and the LM head's). An op the loss depends on without the
-    interface is an error at that op. Activations: the backward is emitted
-    after the forward and reads the forward's values, which are kept; each
-    op's derivative recomputes its internals (projections, activations,
-    norms) from its operands.
+    interface is an error at that op. A `decoder_layer` is structure: its
+    backward is a private function `@decoder_layer_backward(input,
+    captured..., d output) -> (d input, d captured float tensors...)` that
+    recomputes the layer's body and sweeps it the same way, shared by every
+    layer with the same body (so a uniform granularity generates one).
+    Activations: the values of the function's own forward (the layers'
+    inputs and outputs, the final norm, the logits) are kept for the
+    backward; inside a layer, and inside each op, they are recomputed.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
