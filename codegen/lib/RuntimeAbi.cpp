@@ -132,7 +132,8 @@ std::string matc::buildManifest(const ModelAbi &abi,
 }
 
 LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
-                                    const std::string &manifest) {
+                                    const std::string &manifest,
+                                    BufferPlacement *placement) {
   auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(kImplName);
   if (!impl)
     return module.emitError() << "expected llvm.func @" << kImplName;
@@ -158,6 +159,8 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), parameters));
   Block *body = entry.addEntryBlock(b);
   b.setInsertionPointToStart(body);
+  if (placement)
+    placement->begin(b, loc, body);
   auto constant = [&](int64_t value) -> Value {
     return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
   };
@@ -184,15 +187,21 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
       operands.push_back(
           body->getArgument(abi::forwardArgIndex(argument.name.c_str())));
       break;
-    case AbiArgument::Kind::Buffer:
-      pushDescriptor(
-          body->getArgument(abi::forwardArgIndex(argument.name.c_str())),
-          argument.shape);
+    case AbiArgument::Kind::Buffer: {
+      Value pointer =
+          body->getArgument(abi::forwardArgIndex(argument.name.c_str()));
+      if (placement)
+        pointer = placement->place(b, loc, argument, pointer, body);
+      pushDescriptor(pointer, argument.shape);
       break;
+    }
     case AbiArgument::Kind::Weight: {
       Value slot = LLVM::GEPOp::create(b, loc, ptr, ptr, weightTable,
                                        ArrayRef<LLVM::GEPArg>{weightIndex++});
-      pushDescriptor(LLVM::LoadOp::create(b, loc, ptr, slot), argument.shape);
+      Value pointer = LLVM::LoadOp::create(b, loc, ptr, slot);
+      if (placement)
+        pointer = placement->place(b, loc, argument, pointer, body);
+      pushDescriptor(pointer, argument.shape);
       break;
     }
     }
@@ -202,6 +211,8 @@ LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
                               << " values, but the ABI unpacks "
                               << operands.size();
   LLVM::CallOp::create(b, loc, impl, operands);
+  if (placement)
+    placement->end(b, loc, body);
   LLVM::ReturnOp::create(b, loc, ValueRange());
 
   b.setInsertionPointToEnd(module.getBody());

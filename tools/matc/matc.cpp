@@ -170,6 +170,10 @@ int runCompile() {
   options.timing = timing;
   options.mlirTiming = mlirTiming;
   options.printIrAfterAll = printIrAfterAll;
+  if (cudaArch.getNumOccurrences() && options.target != matc::Target::Cuda)
+    return usageError("--cuda-arch applies only to --target cuda");
+  if (std::string error = matc::checkTargetOptions(options); !error.empty())
+    return usageError(error);
 
   matc::Compiler compiler(errs());
   return compiler.compile(options) ? kOk : kUserError;

@@ -59,6 +59,10 @@ struct CompileOptions {
 /// Parses `text` ("exe", "mlir", ...); nullopt when it names nothing.
 std::optional<EmitKind> parseEmitKind(llvm::StringRef text);
 std::optional<Target> parseTarget(llvm::StringRef text);
+/// Empty when `options` combine target, architecture and output kind in a
+/// way the compiler supports; otherwise what is wrong, naming the flags
+/// (`matc compile` reports it as a usage error).
+std::string checkTargetOptions(const CompileOptions &options);
 
 /// Every dialect matc's IR and pipelines use.
 void registerMatcDialects(mlir::DialectRegistry &registry);

@@ -1,0 +1,154 @@
+//===- CudaPipeline.cpp - linalg on tensors -> GPU kernels + host code -----===//
+#include "CUDA/CudaPipeline.h"
+#include "CUDA/Passes.h"
+#include "CPU/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
+#include "llvm/Support/ErrorHandling.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+
+using namespace mlir;
+
+namespace {
+
+void addUpstream(OpPassManager &pm, const std::string &pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error(llvm::Twine("matc: bad built-in pipeline: ") +
+                             pipeline);
+}
+
+/// As on the CPU: tensors -> buffers across function boundaries, identity
+/// layouts on function arguments.
+void addBufferization(OpPassManager &pm) {
+  addUpstream(pm, "eliminate-empty-tensors,"
+                  "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map},"
+                  "canonicalize,"
+                  "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
+                  "convert-bufferization-to-memref");
+}
+
+/// Every linalg op becomes a parallel loop nest (reductions stay loops
+/// inside), tiled so that the outer loops become blocks and the tile's
+/// loops threads (rows x columns threads for two or more parallel
+/// dimensions). Copies are linalg first, so they map the same way.
+void addLoopMapping(OpPassManager &pm, const matc::cuda::CudaTarget &target) {
+  pm.addPass(matc::cpu::createMemRefCopyToLinalg());
+  addUpstream(pm, "convert-linalg-to-parallel-loops,canonicalize,"
+                  "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
+                      std::to_string(target.blockRows) + "," +
+                      std::to_string(target.blockColumns) +
+                      " no-min-max-bounds=true},"
+                      "func.func(gpu-map-parallel-loops),"
+                      "convert-parallel-loops-to-gpu,canonicalize");
+}
+
+/// Kernels out of line into one gpu.module for the chip; device code to
+/// NVVM, host code to the LLVM dialect (launches become mgpu* calls, which
+/// matrt's CUDA backend provides); the kernels serialized.
+void addKernelsAndHost(OpPassManager &pm, const matc::cuda::CudaTarget &target,
+                       matc::cuda::BinaryFormat format) {
+  pm.addPass(matc::cuda::createDeviceMemory());
+  addUpstream(pm, "gpu-kernel-outlining");
+  pm.addPass(matc::cuda::createMergeKernelModules());
+  addUpstream(pm, "nvvm-attach-target{chip=" + target.chip +
+                      " features=" + target.features + " O=3},"
+                      "expand-strided-metadata,lower-affine,canonicalize,cse,"
+                      "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+                      "reconcile-unrealized-casts),"
+                      "convert-scf-to-cf,gpu-to-llvm,finalize-memref-to-llvm,"
+                      "convert-math-to-llvm,convert-arith-to-llvm,"
+                      "convert-index-to-llvm,convert-cf-to-llvm,"
+                      "convert-func-to-llvm,reconcile-unrealized-casts,"
+                      "gpu-module-to-binary{format=" +
+                      std::string(format == matc::cuda::BinaryFormat::Ptx
+                                      ? "isa"
+                                      : "fatbin") +
+                      "}");
+}
+
+struct CudaBackendOptions : PassPipelineOptions<CudaBackendOptions> {
+  Option<std::string> arch{*this, "arch",
+                           llvm::cl::desc("GPU architecture: sm_80 or sm_90"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Kernel binary: ptx (text) or fatbin (needs ptxas)"),
+      llvm::cl::init("ptx")};
+};
+
+} // namespace
+
+void matc::cuda::buildCudaBackendPipeline(OpPassManager &pm,
+                                          const CudaTarget &target,
+                                          BinaryFormat format) {
+  LowerAttentionOptions attention;
+  attention.queryTile = target.attentionQueryTile;
+  pm.addPass(createLowerAttention(attention));
+  addBufferization(pm);
+  addLoopMapping(pm, target);
+  addKernelsAndHost(pm, target, format);
+}
+
+void matc::cuda::registerCudaBackend() {
+  registerMatcCUDAPasses();
+  PassPipelineRegistration<CudaBackendOptions>(
+      "matc-cuda-backend",
+      "The NVIDIA GPU back end: fused attention kernel, bufferize, loops "
+      "mapped to blocks and threads, NVVM, serialized kernels, host code "
+      "that launches them",
+      [](OpPassManager &pm, const CudaBackendOptions &options) {
+        std::string error;
+        std::optional<CudaTarget> target = CudaTarget::named(options.arch, error);
+        if (!target)
+          llvm::report_fatal_error(llvm::Twine("matc-cuda-backend: arch: ") +
+                                   error);
+        buildCudaBackendPipeline(pm, *target,
+                                 options.format == "fatbin"
+                                     ? BinaryFormat::Fatbin
+                                     : BinaryFormat::Ptx);
+      });
+}
+
+void matc::cuda::registerCudaTranslations(DialectRegistry &registry) {
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerGPUDialectTranslation(registry);
+  // #gpu.select_object: embeds the binary and loads it in a constructor.
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+  registerNVVMDialectTranslation(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+}
+
+LogicalResult matc::cuda::kernelPtx(ModuleOp module, std::string &ptx,
+                                    std::string &error) {
+  for (auto binary : module.getOps<gpu::BinaryOp>()) {
+    for (Attribute attribute : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(attribute);
+      if (!object || object.getFormat() != gpu::CompilationTarget::Assembly)
+        continue;
+      ptx += object.getObject().getValue().str();
+    }
+  }
+  if (ptx.empty()) {
+    error = "the GPU back end produced no PTX";
+    return failure();
+  }
+  return success();
+}
+
+bool matc::cuda::haveCudaToolkit() {
+  if (llvm::sys::findProgramByName("ptxas"))
+    return true;
+  for (const char *prefix : {"/usr/local/cuda/bin/ptxas"})
+    if (llvm::sys::fs::can_execute(prefix))
+      return true;
+  return false;
+}
