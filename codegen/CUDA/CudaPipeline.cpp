@@ -97,6 +97,21 @@ void matc::cuda::buildCudaBackendPipeline(OpPassManager &pm,
   addKernelsAndHost(pm, target, format);
 }
 
+void matc::cuda::buildCudaEmulationPipeline(OpPassManager &pm,
+                                            const CudaTarget &target) {
+  LowerAttentionOptions attention;
+  attention.queryTile = target.attentionQueryTile;
+  pm.addPass(createLowerAttention(attention));
+  addBufferization(pm);
+  addLoopMapping(pm, target);
+  pm.addPass(createEmulateLaunches());
+  addUpstream(pm, "canonicalize,convert-scf-to-cf,expand-strided-metadata,"
+                  "lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,"
+                  "convert-math-to-libm,convert-arith-to-llvm,"
+                  "convert-index-to-llvm,convert-cf-to-llvm,"
+                  "convert-func-to-llvm,reconcile-unrealized-casts");
+}
+
 void matc::cuda::registerCudaBackend() {
   registerMatcCUDAPasses();
   PassPipelineRegistration<CudaBackendOptions>(

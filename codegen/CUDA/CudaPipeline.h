@@ -21,6 +21,14 @@ namespace matc::cuda {
 void buildCudaBackendPipeline(mlir::OpPassManager &pm,
                               const CudaTarget &target, BinaryFormat format);
 
+/// For tests without a GPU: the same kernels (attention, mapped loop
+/// nests), each gpu.launch run as serial loops on the host
+/// (matc-cuda-emulate-launches), lowered like CPU code without OpenMP. The
+/// numbers are the kernels'; the device memory, NVVM and launch steps are
+/// not exercised.
+void buildCudaEmulationPipeline(mlir::OpPassManager &pm,
+                                const CudaTarget &target);
+
 /// Registers the passes and the matc-cuda-backend pipeline.
 void registerCudaBackend();
 

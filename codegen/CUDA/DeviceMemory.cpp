@@ -154,6 +154,25 @@ struct DeviceMemoryPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     HostBuffers host(module);
+    // A buffer cannot be both: host code accesses it, so a kernel must not.
+    WalkResult shared = module.walk([&](Operation *op) {
+      if (!op->getParentOfType<gpu::LaunchOp>())
+        return WalkResult::advance();
+      for (Value operand : op->getOperands()) {
+        if (!isa<BaseMemRefType>(operand.getType()))
+          continue;
+        auto alloc = viewSource(operand).getDefiningOp<memref::AllocOp>();
+        if (alloc && host.contains(alloc)) {
+          alloc.emitOpError()
+              << "is read or written both by host code and by a kernel; in "
+                 "the CUDA build a buffer lives on one side only";
+          return WalkResult::interrupt();
+        }
+      }
+      return WalkResult::advance();
+    });
+    if (shared.wasInterrupted())
+      return signalPassFailure();
     // Host code must not dereference device memory.
     WalkResult checked = module.walk([&](Operation *op) {
       if (insideKernel(op) || isa<gpu::LaunchOp>(op))

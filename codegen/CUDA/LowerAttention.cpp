@@ -198,7 +198,7 @@ struct LowerAttentionPass
     if (queryTile <= 0 || queryTile > 1024) {
       getOperation()->emitError()
           << "matc-cuda-lower-attention: query-tile must be in [1, 1024], got "
-          << queryTile;
+          << static_cast<int64_t>(queryTile);
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());

@@ -77,4 +77,19 @@ def MergeKernelModules : Pass<"matc-cuda-merge-kernel-modules",
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def EmulateLaunches : Pass<"matc-cuda-emulate-launches"> {
+  let summary = "Run each gpu.launch as serial loops on the host (for tests)";
+  let description = [{
+    For testing the GPU back end's kernels on a machine without a GPU: every
+    `gpu.launch` without shared memory, async tokens or barriers becomes
+    six nested `scf.for` loops over its grid and block, running its body
+    once per (block, thread) with the ids and sizes it would have read.
+    Kernels that need threads of a block to run together (barriers,
+    shuffles, shared memory) are refused. `matc compile --target cuda
+    --cuda-emulate-on-cpu` uses it to build a CPU program from the GPU's
+    loop nests, so tests compare their numbers with the reference.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 #endif

@@ -59,8 +59,12 @@ std::string matc::checkTargetOptions(const CompileOptions &options) {
   if (options.target != Target::Cuda) {
     if (options.emit == EmitKind::Ptx)
       return "--emit ptx needs --target cuda";
+    if (options.cudaEmulateOnCpu)
+      return "--cuda-emulate-on-cpu needs --target cuda";
     return "";
   }
+  if (options.cudaEmulateOnCpu && options.emit == EmitKind::Ptx)
+    return "--cuda-emulate-on-cpu builds a CPU program; it has no PTX";
   std::string error;
   if (!cuda::CudaTarget::named(options.cudaArch, error))
     return "--cuda-arch: " + error;
@@ -335,7 +339,17 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     return writeModule();
 
   std::optional<cuda::CudaTarget> gpu;
-  if (options.target == Target::Cuda) {
+  if (options.target == Target::Cuda && options.cudaEmulateOnCpu) {
+    std::string error;
+    std::optional<cuda::CudaTarget> kernels =
+        cuda::CudaTarget::named(options.cudaArch, error);
+    if (!stages.run(*module, "cuda-emulation", [&](OpPassManager &pm) {
+          cuda::buildCudaEmulationPipeline(pm, *kernels);
+        }))
+      return false;
+    if (failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec))))
+      return false;
+  } else if (options.target == Target::Cuda) {
     std::string error;
     gpu = cuda::CudaTarget::named(options.cudaArch, error);
     bool ptx = options.emit == EmitKind::Ptx;

@@ -62,6 +62,11 @@ cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
 cl::opt<std::string> cudaArch("cuda-arch", cl::desc("GPU architecture"),
                               cl::init("sm_90"), cl::sub(compileCommand),
                               cl::cat(matcCategory));
+cl::opt<bool> cudaEmulateOnCpu(
+    "cuda-emulate-on-cpu",
+    cl::desc("For tests without a GPU: the CUDA kernels as serial CPU loops "
+             "in a CPU program"),
+    cl::Hidden, cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<std::string> emitName("emit",
                               cl::desc("exe, lib, obj, mlir, linalg, llvm or ptx"),
                               cl::init("exe"), cl::sub(compileCommand), cl::cat(matcCategory));
@@ -150,6 +155,7 @@ int runCompile() {
     return usageError("--target must be cpu or cuda, got '" + targetName + "'");
   options.target = *target;
   options.cudaArch = cudaArch;
+  options.cudaEmulateOnCpu = cudaEmulateOnCpu;
   std::optional<matc::EmitKind> emit = matc::parseEmitKind(emitName);
   if (!emit)
     return usageError("--emit must be exe, lib, obj, mlir, linalg, llvm or ptx, got '" +

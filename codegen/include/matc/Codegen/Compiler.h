@@ -39,6 +39,9 @@ struct CompileOptions {
   bool elastic = false;
   Target target = Target::Cpu;
   std::string cudaArch = "sm_90";
+  /// Tests without a GPU: build the CUDA back end's kernels as serial CPU
+  /// loops into a CPU program (codegen/CUDA/CudaPipeline.h).
+  bool cudaEmulateOnCpu = false;
   EmitKind emit = EmitKind::Exe;
   bool bf16Weights = false;
   bool train = false;
