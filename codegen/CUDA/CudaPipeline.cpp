@@ -12,6 +12,9 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cstdlib>
 #include "llvm/Support/Program.h"
 
 using namespace mlir;
@@ -56,8 +59,12 @@ void addLoopMapping(OpPassManager &pm, const matc::cuda::CudaTarget &target) {
 void addKernelsAndHost(OpPassManager &pm, const matc::cuda::CudaTarget &target,
                        matc::cuda::BinaryFormat format) {
   pm.addPass(matc::cuda::createDeviceMemory());
-  addUpstream(pm, "gpu-kernel-outlining");
+  // Constants and index math into the kernels, so they are immediates there
+  // instead of kernel parameters (and registers).
+  addUpstream(pm, "gpu-launch-sink-index-computations,gpu-kernel-outlining");
   pm.addPass(matc::cuda::createMergeKernelModules());
+  // The toolkit's libdevice provides the math functions (expf, rsqrtf, the
+  // f64 sin/cos of RoPE); its ptxas and fatbinary make the fatbin.
   addUpstream(pm, "nvvm-attach-target{chip=" + target.chip +
                       " features=" + target.features + " O=3},"
                       "expand-strided-metadata,lower-affine,canonicalize,cse,"
@@ -67,7 +74,8 @@ void addKernelsAndHost(OpPassManager &pm, const matc::cuda::CudaTarget &target,
                       "convert-math-to-llvm,convert-arith-to-llvm,"
                       "convert-index-to-llvm,convert-cf-to-llvm,"
                       "convert-func-to-llvm,reconcile-unrealized-casts,"
-                      "gpu-module-to-binary{format=" +
+                      "gpu-module-to-binary{toolkit=" + target.toolkitPath +
+                      " format=" +
                       std::string(format == matc::cuda::BinaryFormat::Ptx
                                       ? "isa"
                                       : "fatbin") +
@@ -125,6 +133,7 @@ void matc::cuda::registerCudaBackend() {
         if (!target)
           llvm::report_fatal_error(llvm::Twine("matc-cuda-backend: arch: ") +
                                    error);
+        target->toolkitPath = findCudaToolkit();
         buildCudaBackendPipeline(pm, *target,
                                  options.format == "fatbin"
                                      ? BinaryFormat::Fatbin
@@ -159,11 +168,23 @@ LogicalResult matc::cuda::kernelPtx(ModuleOp module, std::string &ptx,
   return success();
 }
 
-bool matc::cuda::haveCudaToolkit() {
-  if (llvm::sys::findProgramByName("ptxas"))
-    return true;
-  for (const char *prefix : {"/usr/local/cuda/bin/ptxas"})
-    if (llvm::sys::fs::can_execute(prefix))
-      return true;
-  return false;
+std::string matc::cuda::findCudaToolkit() {
+  auto holdsPtxas = [](llvm::StringRef prefix) {
+    llvm::SmallString<256> ptxas(prefix);
+    llvm::sys::path::append(ptxas, "bin", "ptxas");
+    return !prefix.empty() && llvm::sys::fs::can_execute(ptxas);
+  };
+  for (const char *variable : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *prefix = std::getenv(variable); prefix && holdsPtxas(prefix))
+      return prefix;
+  if (llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas")) {
+    llvm::SmallString<256> prefix(*ptxas);
+    llvm::sys::path::remove_filename(prefix); // bin/
+    llvm::sys::path::remove_filename(prefix);
+    if (holdsPtxas(prefix))
+      return std::string(prefix);
+  }
+  if (holdsPtxas("/usr/local/cuda"))
+    return "/usr/local/cuda";
+  return "";
 }

@@ -41,9 +41,11 @@ void registerCudaTranslations(mlir::DialectRegistry &registry);
 mlir::LogicalResult kernelPtx(mlir::ModuleOp module, std::string &ptx,
                               std::string &error);
 
-/// Whether ptxas, which objects for the GPU need, can be found (on PATH or
-/// in the CUDA toolkit's usual prefix).
-bool haveCudaToolkit();
+/// The CUDA toolkit's prefix (holding bin/ptxas and nvvm/libdevice), from
+/// $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, ptxas on PATH, or /usr/local/cuda;
+/// empty when there is none. Every CUDA output needs it: libdevice for the
+/// kernels' math, ptxas and fatbinary for objects.
+std::string findCudaToolkit();
 
 } // namespace matc::cuda
 

@@ -16,6 +16,8 @@ struct CudaTarget {
   /// Threads per block of a mapped loop nest, by nest depth: rows x columns
   /// for two or more parallel dimensions, rows * columns for one.
   int64_t blockRows = 4, blockColumns = 64;
+  /// The CUDA toolkit (findCudaToolkit in CudaPipeline.h).
+  std::string toolkitPath;
   /// Query rows per block of the attention kernel.
   int64_t attentionQueryTile = 64;
 

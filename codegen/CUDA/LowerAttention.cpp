@@ -33,12 +33,16 @@ namespace {
 /// The name of the kernel (and of its gpu.module) after outlining.
 constexpr llvm::StringLiteral kKernelName = "matc_attention";
 
-/// A rank-3 f32 buffer of `shape` with any strides: what to_buffer may
-/// hand back for a tensor produced anywhere (a cache slice, a reshape).
+/// A rank-3 f32 buffer of `shape`, contiguous along its last dimension, with
+/// any other strides and offset: what to_buffer hands back, without a copy,
+/// for the query (a fresh tensor) and the cache slices (head_dim, resp. the
+/// positions, innermost). The unit stride keeps each thread's addresses a
+/// base plus constant offsets, so the row's registers are not spent on
+/// address arithmetic.
 MemRefType anyLayoutBuffer(RankedTensorType type) {
   int64_t dyn = ShapedType::kDynamic;
   auto layout = StridedLayoutAttr::get(type.getContext(), dyn,
-                                       SmallVector<int64_t>(3, dyn));
+                                       {dyn, dyn, 1});
   return MemRefType::get(type.getShape(), type.getElementType(), layout);
 }
 

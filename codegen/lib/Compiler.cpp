@@ -353,10 +353,11 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     std::string error;
     gpu = cuda::CudaTarget::named(options.cudaArch, error);
     bool ptx = options.emit == EmitKind::Ptx;
-    if (!ptx && !cuda::haveCudaToolkit()) {
-      diagnostics << "error: --target cuda --emit " << emitKindName(options.emit)
-                  << " needs ptxas from the CUDA toolkit (not on PATH, not in "
-                     "/usr/local/cuda/bin); --emit ptx works without it\n";
+    gpu->toolkitPath = cuda::findCudaToolkit();
+    if (gpu->toolkitPath.empty()) {
+      diagnostics << "error: --target cuda needs the CUDA toolkit (libdevice, "
+                     "ptxas): none in $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, on "
+                     "PATH or in /usr/local/cuda\n";
       return false;
     }
     if (!stages.run(*module, "cuda-backend", [&](OpPassManager &pm) {

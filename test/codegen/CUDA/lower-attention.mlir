@@ -14,7 +14,7 @@
 // CHECK-LABEL: func.func @cached(
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x16xf32>, %[[V:[a-z0-9]+]]: tensor<2x16x?xf32>, %[[START:[a-z0-9]+]]: index
 // CHECK-NOT: matformer.
-// CHECK-DAG: %[[QB:.*]] = bufferization.to_buffer %[[Q]] read_only : tensor<?x4x16xf32> to memref<?x4x16xf32, strided<[?, ?, ?], offset: ?>>
+// CHECK-DAG: %[[QB:.*]] = bufferization.to_buffer %[[Q]] read_only : tensor<?x4x16xf32> to memref<?x4x16xf32, strided<[?, ?, 1], offset: ?>>
 // CHECK-DAG: %[[KB:.*]] = bufferization.to_buffer %[[K]] read_only
 // CHECK-DAG: %[[VB:.*]] = bufferization.to_buffer %[[V]] read_only
 // CHECK: %[[T:.*]] = memref.dim %[[QB]], %c0
@@ -59,7 +59,7 @@
 // RELOAD: scf.if
 // RELOAD-NOT: memref.load
 // RELOAD: scf.for
-// RELOAD-COUNT-16: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x4x16xf32, strided<[?, ?, ?], offset: ?>>
+// RELOAD-COUNT-16: memref.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x4x16xf32, strided<[?, ?, 1], offset: ?>>
 
 // TILE32-LABEL: func.func @cached(
 // TILE32: %[[TILE:.*]] = arith.constant 32 : index
