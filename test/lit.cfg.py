@@ -28,5 +28,7 @@ ptxas = shutil.which("ptxas") or os.path.join(cuda_bin, "bin", "ptxas")
 if os.access(ptxas, os.X_OK) and getattr(config, "matc_have_cuda_runtime", False):
     config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%ptxas", ptxas))
+    config.substitutions.append(
+        ("%cuda_arch", lit_config.params.get("cuda_arch", "sm_90")))
     if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
         config.available_features.add("cuda-device")
