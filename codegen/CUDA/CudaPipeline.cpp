@@ -4,6 +4,7 @@
 #include "CPU/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -82,6 +83,20 @@ void addKernelsAndHost(OpPassManager &pm, const matc::cuda::CudaTarget &target,
                       "}");
 }
 
+/// Stands for a pipeline that cannot be built: fails with `message` when
+/// run, so a bad option of a textual pipeline is a diagnostic, not a crash.
+struct ReportErrorPass
+    : PassWrapper<ReportErrorPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ReportErrorPass)
+  explicit ReportErrorPass(std::string message) : message(std::move(message)) {}
+  llvm::StringRef getArgument() const override { return "matc-report-error"; }
+  void runOnOperation() override {
+    getOperation().emitError(message);
+    signalPassFailure();
+  }
+  std::string message;
+};
+
 struct CudaBackendOptions : PassPipelineOptions<CudaBackendOptions> {
   Option<std::string> arch{*this, "arch",
                            llvm::cl::desc("GPU architecture: sm_80 or sm_90"),
@@ -130,9 +145,11 @@ void matc::cuda::registerCudaBackend() {
       [](OpPassManager &pm, const CudaBackendOptions &options) {
         std::string error;
         std::optional<CudaTarget> target = CudaTarget::named(options.arch, error);
-        if (!target)
-          llvm::report_fatal_error(llvm::Twine("matc-cuda-backend: arch: ") +
-                                   error);
+        if (!target) {
+          pm.addPass(std::make_unique<ReportErrorPass>(
+              "matc-cuda-backend: arch: " + error));
+          return;
+        }
         target->toolkitPath = findCudaToolkit();
         buildCudaBackendPipeline(pm, *target,
                                  options.format == "fatbin"
