@@ -45,6 +45,8 @@ void addBufferization(OpPassManager &pm) {
 /// dimensions). Copies are linalg first, so they map the same way.
 void addLoopMapping(OpPassManager &pm, const matc::cuda::CudaTarget &target) {
   pm.addPass(matc::cpu::createMemRefCopyToLinalg());
+  if (target.tensorCores)
+    pm.addPass(matc::cuda::createTensorCoreMatmuls());
   addUpstream(pm, "convert-linalg-to-parallel-loops,canonicalize,"
                   "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
                       std::to_string(target.blockRows) + "," +
@@ -105,6 +107,10 @@ struct CudaBackendOptions : PassPipelineOptions<CudaBackendOptions> {
       *this, "format",
       llvm::cl::desc("Kernel binary: ptx (text) or fatbin (needs ptxas)"),
       llvm::cl::init("ptx")};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Projections on bf16 tensor cores (mma.sync)"),
+      llvm::cl::init(false)};
 };
 
 } // namespace
@@ -121,7 +127,9 @@ void matc::cuda::buildCudaBackendPipeline(OpPassManager &pm,
 }
 
 void matc::cuda::buildCudaEmulationPipeline(OpPassManager &pm,
-                                            const CudaTarget &target) {
+                                            CudaTarget target) {
+  // mma.sync has no serial form.
+  target.tensorCores = false;
   LowerAttentionOptions attention;
   attention.queryTile = target.attentionQueryTile;
   pm.addPass(createLowerAttention(attention));
@@ -151,6 +159,7 @@ void matc::cuda::registerCudaBackend() {
           return;
         }
         target->toolkitPath = findCudaToolkit();
+        target->tensorCores = options.tensorCores;
         buildCudaBackendPipeline(pm, *target,
                                  options.format == "fatbin"
                                      ? BinaryFormat::Fatbin

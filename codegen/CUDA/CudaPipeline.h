@@ -27,7 +27,7 @@ void buildCudaBackendPipeline(mlir::OpPassManager &pm,
 /// numbers are the kernels'; the device memory, NVVM and launch steps are
 /// not exercised.
 void buildCudaEmulationPipeline(mlir::OpPassManager &pm,
-                                const CudaTarget &target);
+                                CudaTarget target);
 
 /// Registers the passes and the matc-cuda-backend pipeline.
 void registerCudaBackend();

@@ -18,6 +18,9 @@ struct CudaTarget {
   int64_t blockRows = 4, blockColumns = 64;
   /// The CUDA toolkit (findCudaToolkit in CudaPipeline.h).
   std::string toolkitPath;
+  /// Projections on bf16 tensor cores (matc-cuda-tensor-core-matmuls;
+  /// --cuda-tensor-cores): activations rounded to bf16, so opt-in.
+  bool tensorCores = false;
   /// Query rows per block of the attention kernel.
   int64_t attentionQueryTile = 64;
 

@@ -77,6 +77,34 @@ def MergeKernelModules : Pass<"matc-cuda-merge-kernel-modules",
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def TensorCoreMatmuls : Pass<"matc-cuda-tensor-core-matmuls"> {
+  let summary = "Projections on bf16 tensor cores (mma.sync m16n8k16, sm_80+)";
+  let description = [{
+    Opt-in (`matc compile --target cuda --cuda-tensor-cores`): every
+    projection `out[m, n] += ext?(a[m, k]) * ext?(w[n, k])` on buffers (a
+    linalg.generic or named op with transposed-B indexing maps; f32
+    activations, f32 or bf16 weights, f32 output) whose N is a static
+    multiple of 8 and K a static multiple of 16 becomes a `gpu.launch` of
+    one warp per 16 x 8 output tile: along K, 16 at a time, each lane loads
+    its fragments straight from global memory (A rows g and g + 8, columns
+    2t, 2t + 1, 2t + 8, 2t + 9; W row n0 + g at the same columns, which is
+    the "col" layout of B), rounds them to bf16, packs pairs into i32 and
+    issues `nvvm.mma.sync` (bf16 x bf16 -> f32, row.col). The accumulators
+    start from `out`, so a preceding fill or partial sum is kept. Rows past
+    M are loaded clamped and not stored.
+
+    The activations are rounded to bf16: results differ from the f32
+    path by about 1e-3 relative, which is why it is not the default. Not
+    yet run on a GPU. Other projections keep the generic mapping.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def EmulateLaunches : Pass<"matc-cuda-emulate-launches"> {
   let summary = "Run each gpu.launch as serial loops on the host (for tests)";
   let description = [{

@@ -61,10 +61,14 @@ std::string matc::checkTargetOptions(const CompileOptions &options) {
       return "--emit ptx needs --target cuda";
     if (options.cudaEmulateOnCpu)
       return "--cuda-emulate-on-cpu needs --target cuda";
+    if (options.cudaTensorCores)
+      return "--cuda-tensor-cores needs --target cuda";
     return "";
   }
   if (options.cudaEmulateOnCpu && options.emit == EmitKind::Ptx)
     return "--cuda-emulate-on-cpu builds a CPU program; it has no PTX";
+  if (options.cudaEmulateOnCpu && options.cudaTensorCores)
+    return "--cuda-tensor-cores cannot be emulated on the CPU";
   std::string error;
   if (!cuda::CudaTarget::named(options.cudaArch, error))
     return "--cuda-arch: " + error;
@@ -353,6 +357,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     std::string error;
     gpu = cuda::CudaTarget::named(options.cudaArch, error);
     bool ptx = options.emit == EmitKind::Ptx;
+    gpu->tensorCores = options.cudaTensorCores;
     gpu->toolkitPath = cuda::findCudaToolkit();
     if (gpu->toolkitPath.empty()) {
       diagnostics << "error: --target cuda needs the CUDA toolkit (libdevice, "

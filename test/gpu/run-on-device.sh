@@ -12,7 +12,8 @@
 #      (MATRT_CUDA_PROFILE=1) and cuBLAS on the same shapes (FFN, attention's
 #      two matmuls; test/gpu/bench/cublas_bench.cu);
 #   5. throughput: prefill and decode tokens/s of XL and S, f32 and bf16,
-#      with decode's weight bandwidth against --hbm-gbs;
+#      with and without --cuda-tensor-cores (judged at 1e-2 in step 3), with
+#      decode's weight bandwidth against --hbm-gbs;
 #   6. a short table last.
 # Usage: test/gpu/run-on-device.sh [--arch sm_90|sm_80] [--build DIR]
 #          [--prompt-len N] [--new-tokens N] [--hbm-gbs GB/s]
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --prompt-len) prompt=$2; shift 2 ;;
     --new-tokens) new_tokens=$2; shift 2 ;;
     --hbm-gbs) hbm_gbs=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run-on-device: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -98,16 +99,25 @@ for spec_name in tiny bench; do
         { fail "$name: forward"; continue; }
       python3 test/gpu/bench/compare_logits.py "$out/$name-cpu.npy" "$out/$name-cuda.npy" \
         --tolerance "$tolerance" --label "$name (100 tokens, CUDA vs CPU)" || fail "$name: logits"
+      # Tensor cores round activations to bf16: judged at 1e-2 whatever the weights.
+      "$matc" compile "$spec" --mix "$mix" --dtype "$dtype" --target cuda --cuda-arch "$arch" \
+        --cuda-tensor-cores -o "$out/$name-cuda-tc" 2>/dev/null &&
+        "$out/$name-cuda-tc" forward --weights "$out/$spec_name-$dtype.safetensors" --tokens "$tokens" \
+          --output "$out/$name-cuda-tc.npy" &&
+        python3 test/gpu/bench/compare_logits.py "$out/$name-cpu.npy" "$out/$name-cuda-tc.npy" \
+          --tolerance 1e-2 --label "$name tensor cores (CUDA vs CPU)" || fail "$name: tensor-core logits"
     done
   done
 done
 
 step "4. kernels (prefill of $prompt tokens, hidden-1024 model, XL)"
-for dtype in f32 bf16; do
-  MATRT_CUDA_PROFILE=1 "$out/bench-XL-$dtype-cuda" bench --weights "$out/bench-$dtype.safetensors" \
-    --prompt-len "$prompt" --new-tokens 1 >/dev/null 2>"$out/profile-$dtype.txt" || fail "profile $dtype"
-  echo "matc kernels, $dtype weights (synchronous timing, includes launch overhead):"
-  sed -n '1,16p' "$out/profile-$dtype.txt"
+for variant in f32 bf16 bf16-tc; do
+  dtype=${variant%-tc}
+  binary=$out/bench-XL-$dtype-cuda$([ "$variant" = bf16-tc ] && echo -tc)
+  MATRT_CUDA_PROFILE=1 "$binary" bench --weights "$out/bench-$dtype.safetensors" \
+    --prompt-len "$prompt" --new-tokens 1 >/dev/null 2>"$out/profile-$variant.txt" || fail "profile $variant"
+  echo "matc kernels, $variant (synchronous timing, includes launch overhead):"
+  sed -n '1,16p' "$out/profile-$variant.txt"
 done
 if nvcc -O2 -std=c++17 -o "$out/cublas_bench" test/gpu/bench/cublas_bench.cu -lcublas >"$out/nvcc.log" 2>&1; then
   "$out/cublas_bench" "$prompt" | tee "$out/cublas.jsonl" || fail "cublas_bench"
@@ -119,9 +129,12 @@ step "5. throughput (prompt $prompt, $new_tokens new tokens)"
 : >"$out/bench.jsonl"
 for dtype in f32 bf16; do
   for mix in XL S; do
-    "$out/bench-$mix-$dtype-cuda" bench --weights "$out/bench-$dtype.safetensors" \
-      --mix "$mix" --prompt-len "$prompt" --new-tokens "$new_tokens" | tee -a "$out/bench.jsonl" ||
-      fail "bench $mix $dtype"
+    for tc in "" -tc; do
+      "$out/bench-$mix-$dtype-cuda$tc" bench --weights "$out/bench-$dtype.safetensors" \
+        --mix "$mix" --prompt-len "$prompt" --new-tokens "$new_tokens" |
+        sed "s/^{/{\"tensor_cores\":$([ -n "$tc" ] && echo true || echo false),/" |
+        tee -a "$out/bench.jsonl" || fail "bench $mix $dtype$tc"
+    done
   done
 done
 
@@ -130,12 +143,12 @@ python3 - "$out" "$hbm_gbs" <<'PY'
 import json, re, sys
 out, hbm = sys.argv[1], float(sys.argv[2])
 rows = [json.loads(l) for l in open(f"{out}/bench.jsonl") if l.strip()]
-print("| mix | weights | prefill tok/s | decode tok/s | decode weight GB/s | of HBM roofline |")
-print("|---|---|---|---|---|---|")
+print("| mix | weights | tensor cores | prefill tok/s | decode tok/s | decode weight GB/s | of HBM roofline |")
+print("|---|---|---|---|---|---|---|")
 for r in rows:
     gbs = r["weight_bytes"] * r["decode_tok_s"] / 1e9
-    print(f"| {r['mix'][:18]} | {r['weight_dtype']} | {r['prefill_tok_s']:.0f} | "
-          f"{r['decode_tok_s']:.1f} | {gbs:.0f} | {100 * gbs / hbm:.1f}% |")
+    print(f"| {r['mix'][:18]} | {r['weight_dtype']} | {'yes' if r['tensor_cores'] else 'no'} | "
+          f"{r['prefill_tok_s']:.0f} | {r['decode_tok_s']:.1f} | {gbs:.0f} | {100 * gbs / hbm:.1f}% |")
 try:
     cublas = [json.loads(l) for l in open(f"{out}/cublas.jsonl") if l.strip()]
     print()
@@ -145,7 +158,7 @@ try:
         print(f"| {c['op']} | {c['dtype']} | {c['ms']:.3f} | {c['tflops']:.1f} |")
 except FileNotFoundError:
     pass
-for dtype in ("f32", "bf16"):
+for dtype in ("f32", "bf16", "bf16-tc"):
     try:
         text = open(f"{out}/profile-{dtype}.txt").read()
     except FileNotFoundError:

@@ -67,6 +67,11 @@ cl::opt<bool> cudaEmulateOnCpu(
     cl::desc("For tests without a GPU: the CUDA kernels as serial CPU loops "
              "in a CPU program"),
     cl::Hidden, cl::sub(compileCommand), cl::cat(matcCategory));
+cl::opt<bool> cudaTensorCores(
+    "cuda-tensor-cores",
+    cl::desc("--target cuda: projections on bf16 tensor cores (activations "
+             "rounded to bf16; not yet run on a GPU)"),
+    cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<std::string> emitName("emit",
                               cl::desc("exe, lib, obj, mlir, linalg, llvm or ptx"),
                               cl::init("exe"), cl::sub(compileCommand), cl::cat(matcCategory));
@@ -156,6 +161,7 @@ int runCompile() {
   options.target = *target;
   options.cudaArch = cudaArch;
   options.cudaEmulateOnCpu = cudaEmulateOnCpu;
+  options.cudaTensorCores = cudaTensorCores;
   std::optional<matc::EmitKind> emit = matc::parseEmitKind(emitName);
   if (!emit)
     return usageError("--emit must be exe, lib, obj, mlir, linalg, llvm or ptx, got '" +

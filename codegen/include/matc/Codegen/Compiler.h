@@ -42,6 +42,9 @@ struct CompileOptions {
   /// Tests without a GPU: build the CUDA back end's kernels as serial CPU
   /// loops into a CPU program (codegen/CUDA/CudaPipeline.h).
   bool cudaEmulateOnCpu = false;
+  /// Projections on bf16 tensor cores (mma.sync), activations rounded to
+  /// bf16 (codegen/CUDA/Passes.td, TensorCoreMatmuls).
+  bool cudaTensorCores = false;
   EmitKind emit = EmitKind::Exe;
   bool bf16Weights = false;
   bool train = false;
