@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake ninja-build ccache g++ python3
           llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools libomp-22-dev
-          nlohmann-json3-dev libgtest-dev pkg-config)
+          nlohmann-json3-dev libgtest-dev pkg-config
+          fortunes)
 bash scripts/install-packages.sh "${packages[@]}"
 
 export PATH="/usr/lib/llvm-22/bin:$PATH"

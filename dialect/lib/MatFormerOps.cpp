@@ -180,34 +180,63 @@ void AttentionOp::getEffects(
 // CausalAttentionOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult CausalAttentionOp::verify() {
-  auto query = getQuery().getType(), keys = getKeys().getType(),
-       values = getValues().getType();
+/// The shape rules of the attention core, shared by causal_attention and its
+/// gradient: static heads, kv_heads and head_dim, kv_heads dividing heads,
+/// keys [S, kv_heads, head_dim], values [kv_heads, head_dim, S], a positive
+/// finite scale.
+static LogicalResult verifyAttentionCore(Operation *op, Value queryValue,
+                                         Value keysValue, Value valuesValue,
+                                         double scale) {
+  auto query = cast<RankedTensorType>(queryValue.getType()),
+       keys = cast<RankedTensorType>(keysValue.getType()),
+       values = cast<RankedTensorType>(valuesValue.getType());
   // Heads and head_dim fix the computation: they must be static.
   int64_t heads = query.getDimSize(1), headDim = query.getDimSize(2),
           kvHeads = keys.getDimSize(1);
   if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headDim) ||
       ShapedType::isDynamic(kvHeads))
-    return emitOpError() << "heads, kv_heads and head_dim must be static, got "
-                            "query "
-                         << formatShape(query.getShape()) << " and keys "
-                         << formatShape(keys.getShape());
+    return op->emitOpError()
+           << "heads, kv_heads and head_dim must be static, got query "
+           << formatShape(query.getShape()) << " and keys "
+           << formatShape(keys.getShape());
   if (heads % kvHeads != 0)
-    return emitOpError() << "kv_heads (" << kvHeads
-                         << ") must divide the query's heads (" << heads << ")";
-  if (failed(checkShape(*this, getKeys(), "keys",
+    return op->emitOpError()
+           << "kv_heads (" << kvHeads << ") must divide the query's heads ("
+           << heads << ")";
+  if (failed(checkShape(op, keysValue, "keys",
                         {ShapedType::kDynamic, kvHeads, headDim})) ||
-      failed(checkShape(*this, getValues(), "values",
+      failed(checkShape(op, valuesValue, "values",
                         {kvHeads, headDim, ShapedType::kDynamic})))
     return failure();
   if (!sizesAgree(keys.getDimSize(0), values.getDimSize(2)))
-    return emitOpError() << "keys and values must hold the same number of "
-                            "positions, got "
-                         << keys.getDimSize(0) << " and "
-                         << values.getDimSize(2);
-  double scale = getScale().convertToDouble();
+    return op->emitOpError()
+           << "keys and values must hold the same number of "
+              "positions, got "
+           << keys.getDimSize(0) << " and " << values.getDimSize(2);
   if (!(scale > 0) || !std::isfinite(scale))
-    return emitOpError() << "scale must be positive and finite, got " << scale;
+    return op->emitOpError()
+           << "scale must be positive and finite, got " << scale;
+  return success();
+}
+
+LogicalResult CausalAttentionOp::verify() {
+  return verifyAttentionCore(*this, getQuery(), getKeys(), getValues(),
+                             getScale().convertToDouble());
+}
+
+//===----------------------------------------------------------------------===//
+// CausalAttentionGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalAttentionGradOp::verify() {
+  if (failed(verifyAttentionCore(*this, getQuery(), getKeys(), getValues(),
+                                 getScale().convertToDouble())))
+    return failure();
+  if (getResultGrad().getType() != getQuery().getType())
+    return emitOpError() << "result_grad (the gradient of the attention's "
+                            "result) must have the query's type "
+                         << getQuery().getType() << ", got "
+                         << getResultGrad().getType();
   return success();
 }
 

@@ -1,5 +1,6 @@
 //===- ConvertMatFormerToLinalg.cpp - matformer -> linalg on tensors -------===//
 #include "LowerAttention.h"
+#include "LowerAttentionGrad.h"
 #include "matc/Dialect/MatFormer.h"
 #include "matc/Passes/LinalgBuilders.h"
 #include "matc/Passes/MatFormerToLinalg.h"
@@ -216,6 +217,23 @@ struct LowerAttention : OpConversionPattern<AttentionOp> {
   }
 };
 
+/// The backward of the attention core (LowerAttentionGrad.cpp).
+struct LowerCausalAttentionGrad : OpConversionPattern<CausalAttentionGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CausalAttentionGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Value, 3> grads =
+        matc::lowerCausalAttentionGrad(rewriter, op, adaptor);
+    for (auto [grad, result] : llvm::zip(grads, op->getResults()))
+      if (grad.getType() != result.getType())
+        grad = tensor::CastOp::create(rewriter, op.getLoc(), result.getType(),
+                                      grad);
+    rewriter.replaceOp(op, grads);
+    return success();
+  }
+};
+
 /// A layer's body runs in place of the layer.
 struct InlineDecoderLayer : OpConversionPattern<DecoderLayerOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -272,7 +290,8 @@ struct ConvertMatFormerToLinalgPass
 
 void matc::populateMatFormerToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<InlineDecoderLayer, LowerEmbed, LowerRmsNorm, LowerAttention,
-               LowerNestedFfn, LowerLmHead>(patterns.getContext());
+               LowerCausalAttentionGrad, LowerNestedFfn, LowerLmHead>(
+      patterns.getContext());
 }
 
 void matc::configureMatFormerToLinalgTarget(ConversionTarget &target) {

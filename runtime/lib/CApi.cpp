@@ -28,6 +28,7 @@
 extern "C" {
 __attribute__((weak)) extern const char matc_model_manifest[];
 __attribute__((weak)) matrt::ForwardSignature matc_model_forward;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::LossFn> matc_model_loss;
 }
 
 using matc::spec::Diagnostics;
@@ -155,6 +156,8 @@ matrt_status matrt_open(int api_version, const char *library,
         dlsym(opened->library, matc::abi::kManifestSymbol));
     compiled.forward = reinterpret_cast<matc::abi::ForwardFn>(
         dlsym(opened->library, matc::abi::kForwardSymbol));
+    compiled.loss = reinterpret_cast<matc::abi::LossFn>(
+        dlsym(opened->library, matc::abi::kLossSymbol));
     if (!compiled.manifestText || !compiled.forward)
       return fail(MATRT_ERROR_MODEL,
                   std::string(library) +
@@ -165,6 +168,7 @@ matrt_status matrt_open(int api_version, const char *library,
   } else {
     compiled.manifestText = matc_model_manifest;
     compiled.forward = &matc_model_forward;
+    compiled.loss = matc_model_loss;
     if (!compiled.manifestText || !compiled.forward)
       return fail(MATRT_ERROR_INVALID_ARGUMENT,
                   "library: null, but no model is linked into this "
@@ -194,7 +198,7 @@ matrt_status matrt_open(int api_version, const char *library,
   Diagnostics runnerDiags;
   opened->runner = matrt::ModelRunner::create(
       *opened->manifest, compiled.forward, opened->weights->pointers(),
-      runnerDiags);
+      runnerDiags, compiled.loss);
   if (!opened->runner)
     return fail(MATRT_ERROR_MODEL, runnerDiags);
   if (!opened->runner->setMix(*selected, runnerDiags))
@@ -337,14 +341,25 @@ matrt_status matrt_eval_loss(matrt_model *model, const int32_t *tokens,
   // Window w runs [w * seq_len, ...) and predicts the token after each.
   for (int64_t begin = 0; begin + 1 < total; begin += seq_len) {
     int64_t length = std::min(seq_len, total - 1 - begin);
-    runner.reset();
-    if (!runner.run(std::vector<int32_t>(tokens + begin,
-                                         tokens + begin + length),
-                    diags, matrt::LogitRows::All))
-      return fail(MATRT_ERROR_TOKENS, diags);
-    for (int64_t i = 0; i < length; ++i)
-      loss += matrt::tokenCrossEntropy(runner.rowLogits(i), vocab,
-                                       tokens[begin + i + 1]);
+    if (runner.hasLoss()) {
+      double windowLoss = 0;
+      if (!runner.sequenceLoss(std::vector<int32_t>(tokens + begin,
+                                                    tokens + begin + length +
+                                                        1),
+                               windowLoss, diags))
+        return fail(MATRT_ERROR_TOKENS, diags);
+      loss += windowLoss;
+    } else {
+      // A model of ABI 3, without the generated loss (see Evaluation.h).
+      runner.reset();
+      if (!runner.run(std::vector<int32_t>(tokens + begin,
+                                           tokens + begin + length),
+                      diags, matrt::LogitRows::All))
+        return fail(MATRT_ERROR_TOKENS, diags);
+      for (int64_t i = 0; i < length; ++i)
+        loss += matrt::tokenCrossEntropy(runner.rowLogits(i), vocab,
+                                         tokens[begin + i + 1]);
+    }
     scored += length;
   }
   runner.reset();

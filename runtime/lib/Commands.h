@@ -35,6 +35,7 @@ extern const char kGenerateUsage[];
 extern const char kServeUsage[];
 extern const char kEvalUsage[];
 extern const char kBenchUsage[];
+extern const char kTrainUsage[];
 
 int runForward(const CommandContext &context,
                const std::vector<std::string> &args);
@@ -45,6 +46,8 @@ int runServe(const CommandContext &context,
 int runEval(const CommandContext &context,
             const std::vector<std::string> &args);
 int runBench(const CommandContext &context,
+             const std::vector<std::string> &args);
+int runTrain(const CommandContext &context,
              const std::vector<std::string> &args);
 
 } // namespace matrt

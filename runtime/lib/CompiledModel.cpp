@@ -5,11 +5,31 @@
 #include "matrt/CommandLine.h"
 #include "matrt/ModelAbi.h"
 
+#include <type_traits>
+
+// Exported only by some binaries (matc/abi/ModelAbi.h, Training): weak, so a
+// binary without them links and sees null.
+extern "C" {
+__attribute__((weak)) std::remove_pointer_t<matc::abi::LossFn> matc_model_loss;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::TrainStepFn>
+    matc_model_train_step;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::GradSquaredNormFn>
+    matc_model_grad_squared_norm;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::AdamWStepFn>
+    matc_model_adamw_step;
+}
+
 namespace matrt {
 
 int runCompiledModel(int argc, char **argv) {
-  return runCommandLine(argc, argv,
-                        CompiledModel{matc_model_manifest, matc_model_forward});
+  CompiledModel model;
+  model.manifestText = matc_model_manifest;
+  model.forward = matc_model_forward;
+  model.loss = matc_model_loss;
+  model.trainStep = matc_model_train_step;
+  model.gradSquaredNorm = matc_model_grad_squared_norm;
+  model.adamwStep = matc_model_adamw_step;
+  return runCommandLine(argc, argv, model);
 }
 
 } // namespace matrt

@@ -65,14 +65,25 @@ bool evaluateLoss(ModelRunner &runner, const uint8_t *tokens, int64_t numTokens,
     int64_t begin = w * seqLen;
     // Inputs [begin, end), targets [begin + 1, end + 1).
     int64_t end = std::min(begin + seqLen, numTokens - 1);
-    input.assign(tokens + begin, tokens + end);
-    runner.reset();
-    // Every input is scored, so every row is needed.
-    if (!runner.run(input, diags, LogitRows::All))
-      return false;
-    for (int64_t i = 0; i < end - begin; ++i)
-      result.totalLoss +=
-          tokenCrossEntropy(runner.rowLogits(i), vocab, tokens[begin + i + 1]);
+    if (runner.hasLoss()) {
+      // The loss code training uses (ABI 4), from the generated object.
+      input.assign(tokens + begin, tokens + end + 1);
+      double windowLoss = 0;
+      if (!runner.sequenceLoss(input, windowLoss, diags))
+        return false;
+      result.totalLoss += windowLoss;
+    } else {
+      // Binaries of ABI 3 export no loss: score their logits here. This
+      // branch and tokenCrossEntropy go once every binary has the loss.
+      input.assign(tokens + begin, tokens + end);
+      runner.reset();
+      // Every input is scored, so every row is needed.
+      if (!runner.run(input, diags, LogitRows::All))
+        return false;
+      for (int64_t i = 0; i < end - begin; ++i)
+        result.totalLoss += tokenCrossEntropy(runner.rowLogits(i), vocab,
+                                              tokens[begin + i + 1]);
+    }
     result.tokens += end - begin;
     ++result.windows;
     if (onWindow)

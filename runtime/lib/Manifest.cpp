@@ -338,6 +338,13 @@ std::optional<Manifest> parseManifest(const std::string &text,
       return std::nullopt;
     }
   }
+  if (auto flag = root.find("train"); flag != root.end()) {
+    if (!flag->is_boolean()) {
+      diags.error("train", "expected true or false");
+      return std::nullopt;
+    }
+    manifest.train = flag->get<bool>();
+  }
   manifest.weights = std::move(*weights);
   manifest.buffers = std::move(*buffers);
   manifest.vocabSize = *vocab;

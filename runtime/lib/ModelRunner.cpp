@@ -26,9 +26,10 @@ std::vector<int64_t> layerWidthsOf(const Mix &mix) {
 std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
                                                  matc::abi::ForwardFn forward,
                                                  void *const *weights,
-                                                 Diagnostics &diags) {
+                                                 Diagnostics &diags,
+                                                 matc::abi::LossFn loss) {
   std::unique_ptr<ModelRunner> runner(
-      new ModelRunner(manifest, forward, weights));
+      new ModelRunner(manifest, forward, loss, weights));
   // The caches' layouts are the generated code's; the runtime allocates
   // their element counts, which parseManifest checked and bounded by
   // kMaxBufferElements, so the byte counts cannot overflow.
@@ -93,6 +94,46 @@ bool ModelRunner::setMix(const Mix &mix, Diagnostics &diags) {
   return true;
 }
 
+bool ModelRunner::checkTokens(const std::vector<int32_t> &tokens,
+                              int64_t firstPosition, Diagnostics &diags) const {
+  for (std::size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocabSize()) {
+      diags.error("",
+                  "token at position " +
+                      std::to_string(firstPosition + static_cast<int64_t>(i)) +
+                      " is " + std::to_string(tokens[i]) +
+                      ", outside the vocabulary [0, " +
+                      std::to_string(vocabSize()) + ")");
+      return false;
+    }
+  return true;
+}
+
+bool ModelRunner::sequenceLoss(const std::vector<int32_t> &tokens, double &sum,
+                               Diagnostics &diags) {
+  if (!loss) {
+    diags.error("", "this binary exports no " +
+                        std::string(matc::abi::kLossSymbol));
+    return false;
+  }
+  // Inputs tokens[0, count), targets tokens[1, count + 1).
+  int64_t count = static_cast<int64_t>(tokens.size()) - 1;
+  if (count < 1 || count > maxPositions()) {
+    diags.error("", std::to_string(tokens.size()) +
+                        " tokens: a loss needs 2 to max_positions + 1 (" +
+                        std::to_string(maxPositions() + 1) + ")");
+    return false;
+  }
+  if (!checkTokens(tokens, 0, diags))
+    return false;
+  float result = 0;
+  loss(count, tokens.data(), &result, keyCache.as<float>(),
+       valueCache.as<float>(), widths.data(), weights);
+  sum = result;
+  nextPosition = 0;
+  return true;
+}
+
 void ModelRunner::rewind(int64_t length) {
   if (length >= 0 && length < nextPosition)
     nextPosition = length;
@@ -112,14 +153,8 @@ bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags,
                         std::to_string(maxPositions()) + ")");
     return false;
   }
-  for (int64_t i = 0; i < count; ++i)
-    if (tokens[i] < 0 || tokens[i] >= vocabSize()) {
-      diags.error("", "token at position " + std::to_string(nextPosition + i) +
-                          " is " + std::to_string(tokens[i]) +
-                          ", outside the vocabulary [0, " +
-                          std::to_string(vocabSize()) + ")");
-      return false;
-    }
+  if (!checkTokens(tokens, nextPosition, diags))
+    return false;
   // 1 <= numLogits <= count, as the generated code assumes.
   int64_t numLogits = rows == LogitRows::All ? count : 1;
   // No zero fill: the forward function writes every logit it is asked for.

@@ -10,6 +10,7 @@ using matc::spec::Diagnostics;
 bool ModelSession::open(const CompiledModel &model, const std::string &mixFlag,
                         Diagnostics &diags, const std::string *draftMixFlag) {
   forward = model.forward;
+  loss = model.loss;
   Diagnostics manifestDiags("compiled model manifest");
   if (!model.forward)
     manifestDiags.error("", "no forward function");
@@ -107,8 +108,8 @@ bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {
 
 std::unique_ptr<ModelRunner>
 ModelSession::createRunner(const matc::spec::Mix &mix, Diagnostics &diags) {
-  std::unique_ptr<ModelRunner> runner =
-      ModelRunner::create(manifest(), forward, weights->pointers(), diags);
+  std::unique_ptr<ModelRunner> runner = ModelRunner::create(
+      manifest(), forward, weights->pointers(), diags, loss);
   if (!runner || !runner->setMix(mix, diags))
     return nullptr;
   return runner;

@@ -63,6 +63,7 @@ public:
 
 private:
   matc::abi::ForwardFn forward = nullptr;
+  matc::abi::LossFn loss = nullptr;
   std::optional<Manifest> parsedManifest;
   std::optional<matc::spec::Mix> selectedMix;
   std::optional<matc::spec::Mix> selectedDraftMix;

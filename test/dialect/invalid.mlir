@@ -373,3 +373,79 @@ func.func @causal_attention_rank(%q: tensor<?x64xf32>, %k: tensor<?x2x16xf32>, %
   %o = matformer.causal_attention %q, %k, %v scale(0.25) : tensor<?x64xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
   return
 }
+
+// -----
+
+// causal_attention_grad keeps the forward's shape rules.
+func.func @causal_attention_grad_gqa(%q: tensor<?x4x16xf32>, %k: tensor<?x3x16xf32>, %v: tensor<3x16x?xf32>, %do: tensor<?x4x16xf32>) {
+  // expected-error @+1 {{kv_heads (3) must divide the query's heads (4)}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<?x4x16xf32>, tensor<?x3x16xf32>, tensor<3x16x?xf32>, tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_grad_v_layout(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<?x2x16xf32>, %do: tensor<?x4x16xf32>) {
+  // expected-error @+1 {{values must have shape [2, 16, ?], got [?, 2, 16]}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_grad_positions(%q: tensor<?x4x16xf32>, %k: tensor<8x2x16xf32>, %v: tensor<2x16x9xf32>, %do: tensor<?x4x16xf32>) {
+  // expected-error @+1 {{keys and values must hold the same number of positions, got 8 and 9}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<?x4x16xf32>, tensor<8x2x16xf32>, tensor<2x16x9xf32>, tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_grad_dynamic_heads(%q: tensor<?x?x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %do: tensor<?x?x16xf32>) {
+  // expected-error @+1 {{heads, kv_heads and head_dim must be static, got query [?, ?, 16] and keys [?, 2, 16]}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<?x?x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_grad_scale(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %do: tensor<?x4x16xf32>) {
+  // expected-error @+1 {{scale must be positive and finite, got -2.500000e-01}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(-0.25) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+// The gradient of the result has the result's type, which is the query's.
+func.func @causal_attention_grad_result_grad(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %do: tensor<?x2x16xf32>) {
+  // expected-error @+1 {{result_grad (the gradient of the attention's result) must have the query's type 'tensor<?x4x16xf32>', got 'tensor<?x2x16xf32>'}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x2x16xf32>
+  return
+}
+
+// -----
+
+// A static token count on one side only is still a different type.
+func.func @causal_attention_grad_result_grad_tokens(%q: tensor<3x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %do: tensor<?x4x16xf32>) {
+  // expected-error @+1 {{result_grad (the gradient of the attention's result) must have the query's type 'tensor<3x4x16xf32>', got 'tensor<?x4x16xf32>'}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<3x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_attention_grad_rank(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %do: tensor<?x64xf32>) {
+  // expected-error @+1 {{operand #3 must be 3D tensor of 32-bit float values}}
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.25) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x64xf32>
+  return
+}
+
+// -----
+
+// The gradients have the types of what they differentiate.
+func.func @causal_attention_grad_result_types(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %do: tensor<?x4x16xf32>) {
+  // expected-error @+1 {{all of {keys, keys_grad} have same type}}
+  %g:3 = "matformer.causal_attention_grad"(%q, %k, %v, %do) <{scale = 2.500000e-01 : f64}> : (tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>) -> (tensor<?x4x16xf32>, tensor<?x2x8xf32>, tensor<2x16x?xf32>)
+  return
+}

@@ -89,3 +89,21 @@ func.func @causal_attention(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: 
       : tensor<3x4x16xf32>, tensor<3x2x16xf32>, tensor<2x16x3xf32>
   return %o, %o3 : tensor<?x4x16xf32>, tensor<3x4x16xf32>
 }
+
+// Its backward: the gradients of query, keys and values, in their layouts,
+// from the gradient of the result (the query's type).
+// CHECK-LABEL: func.func @causal_attention_grad
+// CHECK: %[[DQ:[a-z0-9_]+]], %[[DK:[a-z0-9_]+]], %[[DV:[a-z0-9_]+]] = matformer.causal_attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} at %{{.*}} scale(2.500000e-01) : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>
+// CHECK: %{{.*}}, %{{.*}}, %[[DV3:[a-z0-9_]+]] = matformer.causal_attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} scale(1.250000e-01) : tensor<3x4x16xf32>, tensor<3x2x16xf32>, tensor<2x16x3xf32>, tensor<3x4x16xf32>
+// CHECK: return %[[DQ]], %[[DK]], %[[DV]], %[[DV3]]
+func.func @causal_attention_grad(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>,
+                                 %do: tensor<?x4x16xf32>, %start: index,
+                                 %q3: tensor<3x4x16xf32>, %k3: tensor<3x2x16xf32>, %v3: tensor<2x16x3xf32>,
+                                 %do3: tensor<3x4x16xf32>)
+    -> (tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<2x16x3xf32>) {
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do at %start scale(0.25)
+      : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>
+  %dq3, %dk3, %dv3 = matformer.causal_attention_grad %q3, %k3, %v3, %do3 scale(0.125)
+      : tensor<3x4x16xf32>, tensor<3x2x16xf32>, tensor<2x16x3xf32>, tensor<3x4x16xf32>
+  return %dq, %dk, %dv, %dv3 : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<2x16x3xf32>
+}

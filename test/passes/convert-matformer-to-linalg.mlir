@@ -175,3 +175,97 @@ func.func @layer_with_attention(%x: tensor<?x8xf32>, %q: tensor<8x8xf32>, %k: te
   }
   return %h : tensor<?x8xf32>
 }
+
+// -----
+
+// The backward of the attention core becomes linalg here, in the shared
+// middle: q and dO grouped as [T, kv_heads, group, d]; the [kv_heads, group,
+// T, S] scores as a contraction over d; the probabilities recomputed (row
+// max over visible positions, exp of the max-subtracted scores, 0 where
+// masked, divided by the row sum); then dV, dP, rowDot = sum_s P dP,
+// scale * P (dP - rowDot), dQ and dK, each a contraction or a row reduction.
+// CHECK-LABEL: func.func @causal_attention_grad(
+// CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x4x8xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x8xf32>, %[[V:[a-z0-9]+]]: tensor<2x8x?xf32>, %[[DO:[a-z0-9]+]]: tensor<?x4x8xf32>, %[[START:[a-z0-9]+]]: index
+// CHECK-NOT: matformer.
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK: %[[GQ:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3]] {{.*}} into tensor<?x2x2x8xf32>
+// CHECK: %[[GDO:.*]] = tensor.expand_shape %[[DO]] {{\[}}[0], [1, 2], [3]] {{.*}} into tensor<?x2x2x8xf32>
+// Scores: a contraction over head_dim.
+// CHECK: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[GQ]], %[[K]] : tensor<?x2x2x8xf32>, tensor<?x2x8xf32>) outs(%{{.*}} : tensor<2x2x?x?xf32>)
+// CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
+// Row max over the visible positions s <= start + t.
+// CHECK: %[[MAXINIT:.*]] = linalg.fill ins(%[[NEGINF]] : f32) {{.*}} -> tensor<2x2x?xf32>
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[SCORES]] : tensor<2x2x?x?xf32>) outs(%[[MAXINIT]] : tensor<2x2x?xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[SCALE]]
+// CHECK: arith.maximumf
+// CHECK: %[[T:.*]] = linalg.index 2
+// CHECK: %[[S:.*]] = linalg.index 3
+// CHECK: %[[LAST:.*]] = arith.addi %[[START]], %[[T]]
+// CHECK: arith.cmpi ule, %[[S]], %[[LAST]]
+// exp(scale * score - max), 0 where masked.
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[SCORES]], %[[MAX]] : {{.*}}) outs(%[[SCORES]] :
+// CHECK: arith.subf
+// CHECK: math.exp
+// CHECK: arith.cmpi ule
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[ZERO]]
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[EXP]] : {{.*}}) outs(%{{.*}} : tensor<2x2x?xf32>)
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[EXP]], %[[SUM]] : {{.*}}) outs(%[[EXP]] :
+// CHECK: arith.divf
+// dV[kh, d, s]: sums over the group's heads and the tokens.
+// CHECK: %[[DV:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[P]], %[[GDO]] : tensor<2x2x?x?xf32>, tensor<?x2x2x8xf32>) outs(%{{.*}} : tensor<2x8x?xf32>)
+// dP[kh, g, t, s]: a contraction over head_dim against V.
+// CHECK: %[[DP:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[GDO]], %[[V]] : tensor<?x2x2x8xf32>, tensor<2x8x?xf32>) outs(%{{.*}} : tensor<2x2x?x?xf32>)
+// CHECK: %[[ROWDOT:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[P]], %[[DP]] : {{.*}}) outs(%{{.*}} : tensor<2x2x?xf32>)
+// CHECK: %[[DS:.*]] = linalg.generic {{.*}} ins(%[[P]], %[[DP]], %[[ROWDOT]] : {{.*}}) outs(%[[DP]] :
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: arith.mulf %{{.*}}, %[[SCALE]]
+// dQ over the positions, back to [T, heads, d]; dK over the group's heads and the tokens.
+// CHECK: %[[GDQ:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[DS]], %[[K]] : tensor<2x2x?x?xf32>, tensor<?x2x8xf32>) outs(%{{.*}} : tensor<?x2x2x8xf32>)
+// CHECK: %[[DQ:.*]] = tensor.collapse_shape %[[GDQ]] {{\[}}[0], [1, 2], [3]] : tensor<?x2x2x8xf32> into tensor<?x4x8xf32>
+// CHECK: %[[DK:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%[[DS]], %[[GQ]] : tensor<2x2x?x?xf32>, tensor<?x2x2x8xf32>) outs(%{{.*}} : tensor<?x2x8xf32>)
+// CHECK-NOT: matformer.
+// CHECK: return %[[DQ]], %[[DK]], %[[DV]]
+func.func @causal_attention_grad(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v: tensor<2x8x?xf32>,
+                                 %do: tensor<?x4x8xf32>, %start: index)
+    -> (tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x8x?xf32>) {
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do at %start scale(0.25)
+      : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x8x?xf32>, tensor<?x4x8xf32>
+  return %dq, %dk, %dv : tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x8x?xf32>
+}
+
+// -----
+
+// Without a start position, row t sees positions [0, t]; static shapes stay
+// static, so the gradients need no cast.
+// CHECK-LABEL: func.func @causal_attention_grad_static
+// CHECK: %[[T:.*]] = linalg.index 2
+// CHECK: %[[S:.*]] = linalg.index 3
+// CHECK: arith.cmpi ule, %[[S]], %[[T]]
+// CHECK-NOT: tensor.cast
+// CHECK-NOT: matformer.
+// CHECK: return %{{.*}}, %{{.*}}, %{{.*}} : tensor<3x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x3xf32>
+func.func @causal_attention_grad_static(%q: tensor<3x2x4xf32>, %k: tensor<3x1x4xf32>, %v: tensor<1x4x3xf32>,
+                                        %do: tensor<3x2x4xf32>)
+    -> (tensor<3x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x3xf32>) {
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do scale(0.5)
+      : tensor<3x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x3xf32>, tensor<3x2x4xf32>
+  return %dq, %dk, %dv : tensor<3x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x3xf32>
+}
+
+// -----
+
+// Keys with a static position count fix dV's positions too: the gradient is
+// cast back to the values' (dynamic) type.
+// CHECK-LABEL: func.func @causal_attention_grad_cast
+// CHECK: %[[DV:.*]] = tensor.cast %{{.*}} : tensor<1x4x3xf32> to tensor<1x4x?xf32>
+// CHECK: return %{{.*}}, %{{.*}}, %[[DV]] : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>
+func.func @causal_attention_grad_cast(%q: tensor<2x2x4xf32>, %k: tensor<3x1x4xf32>, %v: tensor<1x4x?xf32>,
+                                      %do: tensor<2x2x4xf32>, %start: index)
+    -> (tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>) {
+  %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do at %start scale(0.5)
+      : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>, tensor<2x2x4xf32>
+  return %dq, %dk, %dv : tensor<2x2x4xf32>, tensor<3x1x4xf32>, tensor<1x4x?xf32>
+}

@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ExtractSubmodel.h"
-#include "InitWeights.h"
 #include "matc/Codegen/Compiler.h"
 #include "matc/spec/Diagnostics.h"
+#include "matc/spec/InitialWeights.h"
 #include "matc/spec/ModelSpec.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -122,7 +122,8 @@ int runInit() {
       matc::spec::loadModelSpec(specPath, diags);
   if (spec) {
     matc::spec::Diagnostics writeDiags(outputPath);
-    matc::writeInitialWeights(*spec, outputPath, seed, *dtype, writeDiags);
+    matc::spec::writeInitialWeights(*spec, outputPath, seed, *dtype,
+                                    writeDiags);
     errs() << writeDiags.str();
     if (writeDiags.hasErrors())
       return kUserError;

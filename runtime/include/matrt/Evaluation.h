@@ -11,7 +11,8 @@ namespace matrt {
 
 // Loss of next-token prediction on byte data, as `OUT eval` reports it.
 
-// -log softmax(logits)[target] in natural log, computed in double.
+// -log softmax(logits)[target] in natural log, computed in double. Only for
+// binaries without the generated loss (matc_model_loss, ABI 4).
 double tokenCrossEntropy(const float *logits, int64_t vocab, int32_t target);
 
 // The validation split of byte data: its last 10%, the bytes
@@ -39,7 +40,10 @@ struct EvalResult {
 };
 
 // Scores `tokens` (bytes, each below the vocabulary size) under the
-// runner's current mix; seqLen must be in [1, max_positions].
+// runner's current mix; seqLen must be in [1, max_positions]. With the
+// binary's generated loss (ModelRunner::hasLoss) each window is one call of
+// it; a binary without one (ABI 3) has its logits scored by
+// tokenCrossEntropy.
 // `onWindow(done, total)` follows progress.
 bool evaluateLoss(
     ModelRunner &runner, const uint8_t *tokens, int64_t numTokens,

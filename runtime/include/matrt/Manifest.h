@@ -58,6 +58,8 @@ inline constexpr int64_t kMaxBufferElements = int64_t(1) << 40;
 // holds L x max_positions x num_key_value_heads x head_dim elements in a
 // layout of the generated code's choosing; L counts the layers that own a
 // cache slot.
+// A binary compiled with --train says "train": true (absent means false) and
+// exports the training entry points of matc/abi/ModelAbi.h.
 // An elastic binary (matc compile --elastic) says "mix": "elastic" and
 // "elastic": true; it takes every universal weight and its caches have one
 // slot per layer of the spec, where a static binary's have one per kept
@@ -72,6 +74,8 @@ struct Manifest {
   // spec's default mix.
   matc::spec::Mix mix;
   matc::spec::DType weightDtype = matc::spec::DType::F32;
+  // Compiled with --train ("train": true).
+  bool train = false;
   std::vector<WeightSlot> weights;
   // By argument name: tokens, logits, k_cache, v_cache, layer_widths.
   std::map<std::string, BufferSpec> buffers;

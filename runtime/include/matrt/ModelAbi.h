@@ -4,7 +4,9 @@
 // The symbols of the code matc generates for one model, as this runtime sees
 // them. The contract itself (version, argument order and meaning, buffer
 // names) is matc/abi/ModelAbi.h, shared with the compiler; this header only
-// declares the two symbols a generated object exports, typed from it.
+// declares the symbols every generated object exports, typed from it (the
+// optional ones, the loss and the training entry points, are declared weak
+// where they are used: lib/CompiledModel.cpp and lib/CApi.cpp).
 // Everything else (weights, KV cache, sampling, the command line) is the
 // runtime's job.
 
@@ -39,11 +41,21 @@ matrt::ForwardSignature matc_model_forward;
 namespace matrt {
 
 // A model as the runtime sees it. The executable passes the generated
-// symbols; unit tests pass a manifest string and a plain-loop toy forward,
+// symbols; unit tests pass a manifest string and plain-loop toy functions,
 // which is why nothing outside CompiledModel.cpp names the extern symbols.
+// A null function is one this binary does not export: the loss before ABI 4
+// (eval then scores the logits itself), the training entry points without
+// `matc compile --train`.
 struct CompiledModel {
   const char *manifestText = nullptr;
   matc::abi::ForwardFn forward = nullptr;
+  matc::abi::LossFn loss = nullptr;
+  matc::abi::TrainStepFn trainStep = nullptr;
+  matc::abi::GradSquaredNormFn gradSquaredNorm = nullptr;
+  matc::abi::AdamWStepFn adamwStep = nullptr;
+
+  // All three training entry points are there (the manifest says "train").
+  bool canTrain() const { return trainStep && gradSquaredNorm && adamwStep; }
 };
 
 // Runs the command line against the model linked into this executable.

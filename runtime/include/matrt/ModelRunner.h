@@ -35,11 +35,13 @@ public:
   // `weights` must outlive the runner: it holds one pointer per manifest
   // weight. The runner starts with the manifest's mix (the compiled one, or
   // the spec's default for an elastic binary). Fails (with a diagnostic) only
-  // when the cache cannot be allocated.
+  // when the cache cannot be allocated. `loss`, the binary's
+  // matc_model_loss when it exports one, makes sequenceLoss available.
   static std::unique_ptr<ModelRunner> create(const Manifest &manifest,
                                              matc::abi::ForwardFn forward,
                                              void *const *weights,
-                                             matc::spec::Diagnostics &diags);
+                                             matc::spec::Diagnostics &diags,
+                                             matc::abi::LossFn loss = nullptr);
 
   // Switches to `mix` and starts a new sequence. The generated code trusts
   // the widths, so they are checked here: one choice per layer of the spec,
@@ -52,6 +54,17 @@ public:
   // and advances position(). On a precondition failure nothing runs.
   bool run(const std::vector<int32_t> &tokens, matc::spec::Diagnostics &diags,
            LogitRows rows);
+
+  // Whether the binary's generated loss (matc_model_loss) is available.
+  bool hasLoss() const { return loss != nullptr; }
+  // With the generated loss: `sum` = the sum over t < tokens.size() - 1 of
+  // -log softmax(logits after tokens[0..t])[tokens[t + 1]], for one sequence
+  // from position 0 under the runner's mix. The caches serve as scratch, so
+  // a new sequence starts (position() is 0 afterwards). Checks what the
+  // generated code relies on: 2 <= tokens.size() <= max_positions + 1 and
+  // every token in the vocabulary.
+  bool sequenceLoss(const std::vector<int32_t> &tokens, double &sum,
+                    matc::spec::Diagnostics &diags);
 
   // Starts a new sequence. Stale cache entries need no clearing: positions
   // are always written before they are attended over.
@@ -92,11 +105,15 @@ public:
 
 private:
   ModelRunner(const Manifest &manifest, matc::abi::ForwardFn forward,
-              void *const *weights)
-      : manifest(manifest), forward(forward), weights(weights) {}
+              matc::abi::LossFn loss, void *const *weights)
+      : manifest(manifest), forward(forward), loss(loss), weights(weights) {}
+
+  bool checkTokens(const std::vector<int32_t> &tokens, int64_t firstPosition,
+                   matc::spec::Diagnostics &diags) const;
 
   const Manifest &manifest;
   matc::abi::ForwardFn forward;
+  matc::abi::LossFn loss;
   void *const *weights;
   matc::spec::Mix currentMix;
   std::vector<int64_t> widths;

@@ -72,9 +72,12 @@ TEST_F(CommandLineTest, HelpAndBadUsage) {
   EXPECT_TRUE(contains(unknown.err, "unknown command 'frobnicate'"));
   EXPECT_TRUE(contains(help.out, "toy serve --weights W"));
   EXPECT_TRUE(contains(help.out, "toy eval --weights W --data FILE"));
-  Outcome later = run({"train", "--data", "x"});
-  EXPECT_EQ(later.status, kExitUsage);
-  EXPECT_TRUE(contains(later.err, "'train' is not supported"));
+  EXPECT_TRUE(contains(help.out, "toy train --data FILE --out W.safetensors"));
+  // This toy was not compiled with --train: a user error that says so.
+  Outcome notTrainable = run({"train", "--data", "x"});
+  EXPECT_EQ(notTrainable.status, kExitUserError);
+  EXPECT_TRUE(contains(notTrainable.err, "matc compile SPEC --train"))
+      << notTrainable.err;
 
   Outcome unknownFlag = run({"forward", "--weights", weights, "--bogus"});
   EXPECT_EQ(unknownFlag.status, kExitUsage);

@@ -108,6 +108,60 @@ TEST(EvaluationTest, LossByHand) {
 
 namespace {
 
+// A stand-in for matc_model_loss: records what it was given and returns a
+// loss of (first token + 1) per prediction, so each window's sum says which
+// window it was.
+std::vector<std::vector<int32_t>> &lossCalls() {
+  static std::vector<std::vector<int32_t>> calls;
+  return calls;
+}
+void recordingLoss(int64_t numTokens, const int32_t *tokens, float *loss,
+                   float *kCache, float *vCache, const int64_t *layerWidths,
+                   void *const *weights) {
+  lossCalls().emplace_back(tokens, tokens + numTokens + 1);
+  loss[0] = static_cast<float>(numTokens * (tokens[0] + 1));
+  EXPECT_TRUE(kCache && vCache && weights);
+  EXPECT_EQ(layerWidths[0], 16);
+}
+
+} // namespace
+
+// With the binary's generated loss, each window is one call of it with its
+// inputs and the target after the last; the forward function is not used.
+TEST(EvaluationTest, UsesTheGeneratedLoss) {
+  ToyModel toy;
+  lossCalls().clear();
+  Diagnostics diags;
+  std::unique_ptr<ModelRunner> runner =
+      ModelRunner::create(toy.manifest, matc::test::toyForward,
+                          toy.pointers.data(), diags, recordingLoss);
+  ASSERT_TRUE(runner && runner->hasLoss()) << diags.str();
+  const std::vector<uint8_t> data = {1, 1, 2, 4, 8};
+  EvalResult result;
+  ASSERT_TRUE(evaluateLoss(*runner, data.data(), 5, 3, result, diags));
+  EXPECT_EQ(lossCalls(),
+            (std::vector<std::vector<int32_t>>{{1, 1, 2, 4}, {4, 8}}));
+  EXPECT_EQ(result.windows, 2);
+  EXPECT_EQ(result.tokens, 4);
+  EXPECT_DOUBLE_EQ(result.totalLoss, 3 * 2 + 1 * 5);
+  EXPECT_TRUE(toyCalls().empty());
+  EXPECT_EQ(runner->position(), 0);
+
+  // sequenceLoss checks what the generated code relies on.
+  double sum = 0;
+  EXPECT_FALSE(runner->sequenceLoss({7}, sum, diags));
+  EXPECT_TRUE(hasError(diags, {"1 tokens", "a loss needs 2"}));
+  EXPECT_FALSE(runner->sequenceLoss(std::vector<int32_t>(18, 1), sum, diags));
+  EXPECT_FALSE(runner->sequenceLoss({1, 300}, sum, diags));
+  EXPECT_TRUE(hasError(diags, {"300", "outside the vocabulary"}));
+  EXPECT_EQ(lossCalls().size(), 2u);
+  std::unique_ptr<ModelRunner> without = toy.runner();
+  EXPECT_FALSE(without->hasLoss());
+  EXPECT_FALSE(without->sequenceLoss({1, 2}, sum, diags));
+}
+
+namespace {
+
 class EvalCommandTest : public ::testing::Test {
 protected:
   void SetUp() override {

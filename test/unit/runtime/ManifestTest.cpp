@@ -174,6 +174,19 @@ TEST(ManifestTest, ElasticFlagMustAgreeWithTheMix) {
   EXPECT_TRUE(hasError(rejected(json.dump()), {"elastic"}));
 }
 
+TEST(ManifestTest, TrainFlag) {
+  // Absent means a binary compiled without --train.
+  EXPECT_FALSE(parsed(toyManifest()).train);
+  auto json = toyManifestJson("elastic");
+  json["train"] = true;
+  EXPECT_TRUE(parsed(json.dump()).train);
+  json["train"] = false;
+  EXPECT_FALSE(parsed(json.dump()).train);
+  json["train"] = "yes";
+  EXPECT_TRUE(
+      hasError(rejected(json.dump()), {"train", "expected true or false"}));
+}
+
 TEST(ManifestTest, CacheLayersMatchTheLayersRun) {
   // Static: one slot per kept layer; elastic: one per layer of the spec.
   EXPECT_EQ(parsed(toyManifest("8,skip")).buffer("k_cache").numElements(),

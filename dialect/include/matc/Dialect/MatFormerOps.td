@@ -156,6 +156,60 @@ def MatFormer_CausalAttentionOp : MatFormer_Op<"causal_attention", [Pure,
   }];
 }
 
+def MatFormer_CausalAttentionGradOp : MatFormer_Op<"causal_attention_grad", [
+    Pure, AllTypesMatch<["query", "query_grad"]>,
+    AllTypesMatch<["keys", "keys_grad"]>,
+    AllTypesMatch<["values", "values_grad"]>]> {
+  let summary = "the backward of `matformer.causal_attention`";
+  let description = [{
+    Given the operands of a `matformer.causal_attention` (same layouts, same
+    start_pos, same scale) and `result_grad` = dL/d(result), [T, heads,
+    head_dim], returns dL/d(query), dL/d(keys) and dL/d(values) in the
+    layouts of query, keys and values. The probabilities are recomputed,
+    not taken from the forward. With g = h / (heads / kv_heads) and the
+    forward's mask s <= start_pos + t:
+
+    ```
+    P[t, h, s]  = softmax over visible s of scale * sum_d query[t, h, d] * keys[s, g, d]
+                  (0 where s is masked)
+    dV[g, d, s] = sum over t and heads h of group g of P[t, h, s] * dO[t, h, d]
+    dP[t, h, s] = sum_d dO[t, h, d] * values[g, d, s]
+    dS[t, h, s] = P[t, h, s] * (dP[t, h, s] - sum_s' P[t, h, s'] * dP[t, h, s'])
+    dQ[t, h, d] = scale * sum_s dS[t, h, s] * keys[s, g, d]
+    dK[s, g, d] = scale * sum over t and heads h of group g of dS[t, h, s] * query[t, h, d]
+    ```
+
+    where dO is `result_grad`. Masked positions get P = 0, hence dS = 0: a
+    key or value that no query sees gets a zero gradient. All values are f32.
+
+    ```mlir
+    %dq, %dk, %dv = matformer.causal_attention_grad %q, %k, %v, %do at %start
+           scale(2.500000e-01)
+           : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>, tensor<?x4x16xf32>
+    ```
+  }];
+  let arguments = (ins TensorRankOf<[F32], [3]>:$query,
+                       TensorRankOf<[F32], [3]>:$keys,
+                       TensorRankOf<[F32], [3]>:$values,
+                       TensorRankOf<[F32], [3]>:$result_grad,
+                       Optional<Index>:$start_pos,
+                       F64Attr:$scale);
+  let results = (outs TensorRankOf<[F32], [3]>:$query_grad,
+                      TensorRankOf<[F32], [3]>:$keys_grad,
+                      TensorRankOf<[F32], [3]>:$values_grad);
+  let assemblyFormat = [{
+    $query `,` $keys `,` $values `,` $result_grad (`at` $start_pos^)?
+    `scale` `(` $scale `)` attr-dict
+    `:` type($query) `,` type($keys) `,` type($values) `,` type($result_grad)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNumHeads() { return getQuery().getType().getDimSize(1); }
+    int64_t getNumKvHeads() { return getKeys().getType().getDimSize(1); }
+    int64_t getHeadDim() { return getQuery().getType().getDimSize(2); }
+  }];
+}
+
 def MatFormer_NestedFfnOp : MatFormer_Op<"nested_ffn", [Pure,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "a gated FFN that uses only the first `width` of its hidden neurons";

@@ -24,8 +24,9 @@
 namespace matc {
 
 /// Conversion patterns for embed, rms_norm, attention (to projections, RoPE,
-/// cache writes and a causal_attention), nested_ffn (with a width), lm_head,
-/// and decoder_layer (inlined). None needs a type converter.
+/// cache writes and a causal_attention), causal_attention_grad (to linalg,
+/// probabilities recomputed), nested_ffn (with a width), lm_head, and
+/// decoder_layer (inlined). None needs a type converter.
 void populateMatFormerToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// The target those patterns reach: the matformer dialect is illegal except

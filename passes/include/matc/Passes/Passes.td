@@ -114,8 +114,10 @@ def ConvertMatFormerToLinalg
     weight is copied). Attention becomes its q/k/v/o projections, RoPE and
     the K/V cache writes, around one `matformer.causal_attention` for the
     core (causal softmax(q k^T / sqrt(d)) v against the cache), which each
-    back end lowers its own way (CPU: `matc-cpu-lower-attention`). Decoder
-    layers are inlined. Weights must already be values
+    back end lowers its own way (CPU: `matc-cpu-lower-attention`). Its
+    backward, `matformer.causal_attention_grad`, becomes linalg here: the
+    probabilities recomputed from the whole [heads, T, S] scores, then the
+    contractions for dV, dP, dQ and dK. Decoder layers are inlined. Weights must already be values
     (`matformer-bind-runtime-abi`, or function arguments in tests); any
     other matformer op left over is an error.
   }];
