@@ -23,6 +23,10 @@ install(TARGETS matc_capi matrt_shared
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS matrt_core matrt matrt_main MatcSpec
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# What `matc compile --target cuda` links, when the toolkit was found.
+if(TARGET matrt_cuda)
+  install(TARGETS matrt_cuda ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(FILES ${PROJECT_SOURCE_DIR}/capi/include/matc/matc.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/matc)
 install(FILES ${PROJECT_SOURCE_DIR}/runtime/include/matrt/matrt.h

@@ -17,6 +17,8 @@
 #include "matc/spec/Mix.h"
 #include "CPU/CpuPipeline.h"
 #include "CPU/HostObject.h"
+#include "CUDA/CudaPipeline.h"
+#include "CUDA/DeviceEntry.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,6 +34,23 @@
 #include "llvm/Support/SourceMgr.h"
 
 #include <mutex>
+
+namespace {
+/// The CUDA buffer placement (codegen/CUDA/DeviceEntry.cpp) maps
+/// matc_model_forward's buffers only, so a CUDA binary does not export
+/// matc_model_loss yet: its `eval` computes the loss from the forward's
+/// logits (runtime/lib/Evaluation.cpp).
+void dropLossEntry(mlir::ModuleOp module, matc::ModelAbi &abi) {
+  auto loss = llvm::find_if(abi.entries, [](const matc::EntryPoint &entry) {
+    return entry.symbol == matc::abi::kLossSymbol;
+  });
+  if (loss == abi.entries.end())
+    return;
+  if (auto impl = module.lookupSymbol<mlir::func::FuncOp>(loss->implName))
+    impl.erase();
+  abi.entries.erase(loss);
+}
+} // namespace
 
 using namespace mlir;
 
@@ -54,9 +73,37 @@ std::optional<matc::Target> matc::parseTarget(llvm::StringRef text) {
       .Default(std::nullopt);
 }
 
+std::string matc::checkTargetOptions(const CompileOptions &options) {
+  if (options.target != Target::Cuda) {
+    if (options.emit == EmitKind::Ptx)
+      return "--emit ptx needs --target cuda";
+    if (options.cudaEmulateOnCpu)
+      return "--cuda-emulate-on-cpu needs --target cuda";
+    if (options.cudaTensorCores)
+      return "--cuda-tensor-cores needs --target cuda";
+    return "";
+  }
+  if (options.cudaEmulateOnCpu && options.emit == EmitKind::Ptx)
+    return "--cuda-emulate-on-cpu builds a CPU program; it has no PTX";
+  if (options.cudaEmulateOnCpu && options.cudaTensorCores)
+    return "--cuda-tensor-cores cannot be emulated on the CPU";
+  std::string error;
+  if (!cuda::CudaTarget::named(options.cudaArch, error))
+    return "--cuda-arch: " + error;
+  if (options.emit == EmitKind::Lib)
+    return "--emit lib is not supported with --target cuda (use exe, obj, "
+           "ptx, llvm, linalg or mlir)";
+  if (options.train)
+    return "--train is not supported with --target cuda";
+  return "";
+}
+
 void matc::registerMatcDialects(DialectRegistry &registry) {
   registry.insert<matformer::MatFormerDialect, arith::ArithDialect,
                   func::FuncDialect>();
+  // gpu-module-to-binary translates kernels to LLVM IR in process, and the
+  // CUDA build's host module holds gpu.binary and gpu.launch_func.
+  cuda::registerCudaTranslations(registry);
 }
 
 void matc::registerMatcPasses() { registerMatcPassesAndPipelines(); }
@@ -265,9 +312,8 @@ bool matc::Compiler::compile(const CompileOptions &options) {
     if (!mix)
       return false;
   }
-  if (options.target == Target::Cuda || options.emit == EmitKind::Ptx) {
-    diagnostics << "error: the CUDA target is not implemented yet; use "
-                   "--target cpu\n";
+  if (std::string error = checkTargetOptions(options); !error.empty()) {
+    diagnostics << "error: " << error << "\n";
     return false;
   }
   if (options.train && options.bf16Weights) {
@@ -280,6 +326,7 @@ bool matc::Compiler::compile(const CompileOptions &options) {
                 << " has no matformer.granularities to train at\n";
     return false;
   }
+  // The CUDA build's host code runs on this machine's CPU, or --cpu's.
   cpu::CpuTarget target = cpu::CpuTarget::host();
   if (!options.cpu.empty()) {
     std::string error;
@@ -324,19 +371,71 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   FailureOr<ModelAbi> abi = readModelAbi(*module);
   if (failed(abi))
     return false;
+  if (options.target == Target::Cuda)
+    dropLossEntry(*module, *abi);
   if (!stages.run(*module, "to-linalg", buildLinalgPipeline))
     return false;
   if (options.emit == EmitKind::Linalg)
     return writeModule();
-  cpu::KernelConfig kernels = cpu::chooseKernelConfig(target);
-  if (options.attentionTile > 0)
-    kernels.attentionPositionTile = options.attentionTile;
-  if (!stages.run(*module, "cpu-backend", [&](OpPassManager &pm) {
-        cpu::buildCpuBackendPipeline(pm, kernels);
-      }))
-    return false;
-  if (failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec))))
-    return false;
+
+  std::optional<cuda::CudaTarget> gpu;
+  if (options.target == Target::Cuda && options.cudaEmulateOnCpu) {
+    std::string error;
+    std::optional<cuda::CudaTarget> kernels =
+        cuda::CudaTarget::named(options.cudaArch, error);
+    if (!stages.run(*module, "cuda-emulation", [&](OpPassManager &pm) {
+          cuda::buildCudaEmulationPipeline(pm, *kernels);
+        }))
+      return false;
+    if (failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec))))
+      return false;
+  } else if (options.target == Target::Cuda) {
+    std::string error;
+    gpu = cuda::CudaTarget::named(options.cudaArch, error);
+    bool ptx = options.emit == EmitKind::Ptx;
+    gpu->tensorCores = options.cudaTensorCores;
+    gpu->toolkitPath = cuda::findCudaToolkit();
+    if (gpu->toolkitPath.empty()) {
+      diagnostics << "error: --target cuda needs the CUDA toolkit (libdevice, "
+                     "ptxas): none in $CUDA_HOME, $CUDA_PATH, $CUDA_ROOT, on "
+                     "PATH or in /usr/local/cuda\n";
+      return false;
+    }
+    if (!stages.run(*module, "cuda-backend", [&](OpPassManager &pm) {
+          cuda::buildCudaBackendPipeline(pm, *gpu,
+                                         ptx ? cuda::BinaryFormat::Ptx
+                                             : cuda::BinaryFormat::Fatbin);
+        }))
+      return false;
+    if (ptx) {
+      std::string text;
+      if (failed(cuda::kernelPtx(*module, text, error))) {
+        diagnostics << "error: " << error << "\n";
+        return false;
+      }
+      if (!writeOutput(text))
+        return false;
+      diagnostics << "matc: " << options.specPath << " (mix " << abi->mix
+                  << ") -> " << options.outputPath << " [ptx, " << gpu->arch
+                  << " (" << gpu->chip << ")]\n";
+      return true;
+    }
+    std::unique_ptr<BufferPlacement> placement =
+        cuda::createDevicePlacement(*module, *abi);
+    if (failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec),
+                               placement.get())))
+      return false;
+  } else {
+    cpu::KernelConfig kernels = cpu::chooseKernelConfig(target);
+    if (options.attentionTile > 0)
+      kernels.attentionPositionTile = options.attentionTile;
+    if (!stages.run(*module, "cpu-backend", [&](OpPassManager &pm) {
+          cpu::buildCpuBackendPipeline(pm, kernels);
+        }))
+      return false;
+    if (failed(addRuntimeEntry(*module, *abi, buildManifest(*abi, *spec))))
+      return false;
+  }
 
   std::string code, error;
   {
@@ -351,8 +450,11 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   auto summarize = [&] {
     diagnostics << "matc: " << options.specPath << " (mix " << abi->mix
                 << ") -> " << options.outputPath << " ["
-                << emitKindName(options.emit) << ", " << target.cpu << ", "
-                << target.isaName() << ", -O" << options.optLevel << "]\n";
+                << emitKindName(options.emit) << ", ";
+    if (gpu)
+      diagnostics << gpu->arch << " kernels (" << gpu->chip << "), host ";
+    diagnostics << target.cpu << ", " << target.isaName() << ", -O"
+                << options.optLevel << "]\n";
   };
   bool link = options.emit == EmitKind::Exe || options.emit == EmitKind::Lib;
   if (!link) {
@@ -374,7 +476,8 @@ bool matc::Compiler::compile(const CompileOptions &options) {
   bool linked = spec::writeFileAtomically(objectPath.str().str(), code, objectDiags) &&
                 linkExecutable(objectPath.str().str(), options.outputPath,
                                defaultRuntimeDir(), error,
-                               options.emit == EmitKind::Lib);
+                               options.emit == EmitKind::Lib,
+                               /*cuda=*/gpu.has_value());
   llvm::sys::fs::remove(objectPath);
   linkTimer.stop();
   if (!report(objectDiags, diagnostics, diagnosticHandler))

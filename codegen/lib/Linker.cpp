@@ -55,7 +55,7 @@ std::string matc::defaultRuntimeDir() {
 bool matc::linkExecutable(const std::string &objectPath,
                           const std::string &outputPath,
                           const std::string &runtimeDir, std::string &error,
-                          bool sharedLibrary) {
+                          bool sharedLibrary, bool cuda) {
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("c++");
   if (!driver) {
     error = "no C++ compiler driver (c++) on PATH to link with";
@@ -66,6 +66,8 @@ bool matc::linkExecutable(const std::string &objectPath,
                                      "libmatrt_core.a", "libMatcSpec.a"};
   if (sharedLibrary)
     names = {"libmatrt_core.a", "libMatcSpec.a"};
+  if (cuda)
+    names.insert(names.begin(), "libmatrt_cuda.a");
   for (const char *name : names) {
     llvm::SmallString<256> path(runtimeDir);
     llvm::sys::path::append(path, name);
@@ -118,6 +120,8 @@ bool matc::linkExecutable(const std::string &objectPath,
   args.push_back("-lomp");
   args.push_back(ompRpath);
   args.push_back("-lm");
+  if (cuda)
+    args.push_back("-ldl"); // the driver is opened at run time
 
   llvm::SmallString<128> logPath;
   llvm::sys::fs::createTemporaryFile("matc-link", "log", logPath);

@@ -2,6 +2,7 @@
 #include "matc/Codegen/Pipeline.h"
 #include "matc/Passes/Passes.h"
 #include "CPU/CpuPipeline.h"
+#include "CUDA/CudaPipeline.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -49,4 +50,5 @@ void matc::registerMatcPassesAndPipelines() {
       "The target-independent middle: matformer -> linalg on tensors",
       buildLinalgPipeline);
   cpu::registerCpuBackend();
+  cuda::registerCudaBackend();
 }

@@ -181,8 +181,10 @@ std::string matc::buildManifest(const ModelAbi &abi,
 /// buffer or a table; it calls the lowered implementation with each
 /// contiguous memref's descriptor expanded as the default calling
 /// convention passes it (allocated, aligned, offset, sizes, strides).
+/// `placement`, when there is one, decides where each buffer lives.
 static LogicalResult addEntryWrapper(ModuleOp module,
-                                     const matc::EntryPoint &entryPoint) {
+                                     const matc::EntryPoint &entryPoint,
+                                     matc::BufferPlacement *placement) {
   auto impl = module.lookupSymbol<LLVM::LLVMFuncOp>(entryPoint.implName);
   if (!impl)
     return module.emitError() << "expected llvm.func @" << entryPoint.implName;
@@ -210,6 +212,8 @@ static LogicalResult addEntryWrapper(ModuleOp module,
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), parameters));
   Block *body = entry.addEntryBlock(b);
   b.setInsertionPointToStart(body);
+  if (placement)
+    placement->begin(b, loc, body);
   auto constant = [&](int64_t value) -> Value {
     return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
   };
@@ -233,16 +237,22 @@ static LogicalResult addEntryWrapper(ModuleOp module,
     case Kind::Index:
       operands.push_back(body->getArgument(position.lookup(argument.name)));
       break;
-    case Kind::Buffer:
-      pushDescriptor(body->getArgument(position.lookup(argument.name)),
-                     argument.shape);
+    case Kind::Buffer: {
+      Value pointer = body->getArgument(position.lookup(argument.name));
+      if (placement)
+        pointer = placement->place(b, loc, argument, pointer, body);
+      pushDescriptor(pointer, argument.shape);
       break;
+    }
     case Kind::Weight: {
       Value table = body->getArgument(position.lookup(argument.table));
       Value slot = LLVM::GEPOp::create(
           b, loc, ptr, ptr, table,
           ArrayRef<LLVM::GEPArg>{nextInTable[argument.table]++});
-      pushDescriptor(LLVM::LoadOp::create(b, loc, ptr, slot), argument.shape);
+      Value pointer = LLVM::LoadOp::create(b, loc, ptr, slot);
+      if (placement)
+        pointer = placement->place(b, loc, argument, pointer, body);
+      pushDescriptor(pointer, argument.shape);
       break;
     }
     }
@@ -252,15 +262,24 @@ static LogicalResult addEntryWrapper(ModuleOp module,
                               << " values, but the ABI unpacks "
                               << operands.size();
   LLVM::CallOp::create(b, loc, impl, operands);
+  if (placement)
+    placement->end(b, loc, body);
   LLVM::ReturnOp::create(b, loc, ValueRange());
   return success();
 }
 
 LogicalResult matc::addRuntimeEntry(ModuleOp module, const ModelAbi &abi,
-                                    const std::string &manifest) {
-  for (const EntryPoint &entry : abi.entries)
-    if (failed(addEntryWrapper(module, entry)))
+                                    const std::string &manifest,
+                                    BufferPlacement *placement) {
+  for (const EntryPoint &entry : abi.entries) {
+    // A placement knows matc_model_forward's buffers only.
+    if (placement && entry.symbol != abi::kForwardSymbol)
+      return module.emitError()
+             << "the device buffer placement maps " << abi::kForwardSymbol
+             << " only, not " << entry.symbol;
+    if (failed(addEntryWrapper(module, entry, placement)))
       return failure();
+  }
   MLIRContext *context = module.getContext();
   OpBuilder b(context);
   b.setInsertionPointToEnd(module.getBody());

@@ -62,6 +62,16 @@ cl::opt<std::string> targetName("target", cl::desc("cpu or cuda"),
 cl::opt<std::string> cudaArch("cuda-arch", cl::desc("GPU architecture"),
                               cl::init("sm_90"), cl::sub(compileCommand),
                               cl::cat(matcCategory));
+cl::opt<bool> cudaEmulateOnCpu(
+    "cuda-emulate-on-cpu",
+    cl::desc("For tests without a GPU: the CUDA kernels as serial CPU loops "
+             "in a CPU program"),
+    cl::Hidden, cl::sub(compileCommand), cl::cat(matcCategory));
+cl::opt<bool> cudaTensorCores(
+    "cuda-tensor-cores",
+    cl::desc("--target cuda: projections on bf16 tensor cores (activations "
+             "rounded to bf16; not yet run on a GPU)"),
+    cl::sub(compileCommand), cl::cat(matcCategory));
 cl::opt<std::string> emitName("emit",
                               cl::desc("exe, lib, obj, mlir, linalg, llvm or ptx"),
                               cl::init("exe"), cl::sub(compileCommand), cl::cat(matcCategory));
@@ -151,6 +161,8 @@ int runCompile() {
     return usageError("--target must be cpu or cuda, got '" + targetName + "'");
   options.target = *target;
   options.cudaArch = cudaArch;
+  options.cudaEmulateOnCpu = cudaEmulateOnCpu;
+  options.cudaTensorCores = cudaTensorCores;
   std::optional<matc::EmitKind> emit = matc::parseEmitKind(emitName);
   if (!emit)
     return usageError("--emit must be exe, lib, obj, mlir, linalg, llvm or ptx, got '" +
@@ -171,6 +183,10 @@ int runCompile() {
   options.timing = timing;
   options.mlirTiming = mlirTiming;
   options.printIrAfterAll = printIrAfterAll;
+  if (cudaArch.getNumOccurrences() && options.target != matc::Target::Cuda)
+    return usageError("--cuda-arch applies only to --target cuda");
+  if (std::string error = matc::checkTargetOptions(options); !error.empty())
+    return usageError(error);
 
   matc::Compiler compiler(errs());
   return compiler.compile(options) ? kOk : kUserError;

@@ -53,7 +53,8 @@ typedef enum matc_status {
 
 typedef enum matc_target {
   MATC_TARGET_CPU = 0,  /* the host CPU, or matc_set_cpu's */
-  MATC_TARGET_CUDA = 1, /* not implemented yet: compiling reports an error */
+  MATC_TARGET_CUDA = 1, /* NVIDIA GPU, sm_90 (exe, obj, ptx, llvm; not lib);
+                           needs the CUDA toolkit when compiling */
 } matc_target;
 
 typedef enum matc_dtype {

@@ -146,13 +146,17 @@ TEST(CompilerCApi, MissingSpecFileAndBadOptions) {
   EXPECT_EQ(matc_compile_file(context.handle, nullptr, "x"),
             MATC_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(matc_compile_file(nullptr, "x", "y"), MATC_ERROR_INVALID_ARGUMENT);
+  // The CUDA target makes executables and objects, not libraries.
   matc_set_target(context.handle, MATC_TARGET_CUDA);
+  matc_set_emit(context.handle, MATC_EMIT_LIB);
   EXPECT_EQ(matc_compile_file(context.handle, (kSpecs + "tiny.json").c_str(),
-                              (tempDir() + "/cuda").c_str()),
+                              (tempDir() + "/cuda.so").c_str()),
             MATC_ERROR_COMPILE);
   ASSERT_NE(context.firstError(), nullptr);
-  EXPECT_NE(std::string(context.firstError()->message).find("CUDA"),
-            std::string::npos);
+  EXPECT_NE(std::string(context.firstError()->message)
+                .find("--emit lib is not supported with --target cuda"),
+            std::string::npos)
+      << context.dump();
 }
 
 TEST(CompilerCApi, CompilesJsonTextAndReportsASummary) {

@@ -39,6 +39,12 @@ struct CompileOptions {
   bool elastic = false;
   Target target = Target::Cpu;
   std::string cudaArch = "sm_90";
+  /// Tests without a GPU: build the CUDA back end's kernels as serial CPU
+  /// loops into a CPU program (codegen/CUDA/CudaPipeline.h).
+  bool cudaEmulateOnCpu = false;
+  /// Projections on bf16 tensor cores (mma.sync), activations rounded to
+  /// bf16 (codegen/CUDA/Passes.td, TensorCoreMatmuls).
+  bool cudaTensorCores = false;
   EmitKind emit = EmitKind::Exe;
   bool bf16Weights = false;
   bool train = false;
@@ -59,6 +65,10 @@ struct CompileOptions {
 /// Parses `text` ("exe", "mlir", ...); nullopt when it names nothing.
 std::optional<EmitKind> parseEmitKind(llvm::StringRef text);
 std::optional<Target> parseTarget(llvm::StringRef text);
+/// Empty when `options` combine target, architecture and output kind in a
+/// way the compiler supports; otherwise what is wrong, naming the flags
+/// (`matc compile` reports it as a usage error).
+std::string checkTargetOptions(const CompileOptions &options);
 
 /// Every dialect matc's IR and pipelines use.
 void registerMatcDialects(mlir::DialectRegistry &registry);

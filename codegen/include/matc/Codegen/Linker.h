@@ -17,13 +17,15 @@ std::string defaultRuntimeDir();
 /// temporary name, then renamed) using the system C++ driver: an executable
 /// with the command line, or with `sharedLibrary` a shared library holding
 /// the runtime core that exports only the C API of matrt/matrt.h and the
-/// model's ABI symbols (matc_model_*) (everything else is local, so several such
-/// libraries load into one process). On failure, `error` holds the
-/// linker's complaint.
+/// model's ABI symbols (matc_model_*) (everything else is local, so several
+/// such libraries load into one process). With `cuda`, the runtime's CUDA
+/// backend (libmatrt_cuda.a: the mgpu* launch functions and the device
+/// buffers of matc/abi/CudaAbi.h) is linked too. On failure, `error` holds
+/// the linker's complaint.
 bool linkExecutable(const std::string &objectPath,
                     const std::string &outputPath,
                     const std::string &runtimeDir, std::string &error,
-                    bool sharedLibrary = false);
+                    bool sharedLibrary = false, bool cuda = false);
 
 } // namespace matc
 

@@ -20,6 +20,8 @@
 //                 Every back end and training start here.
 //   a back end    CPU: matc-cpu-backend (codegen/CPU/CpuPipeline.h), which
 //                 starts by lowering causal_attention (matc-cpu-lower-attention).
+//                 NVIDIA GPU: matc-cuda-backend (codegen/CUDA/CudaPipeline.h),
+//                 which starts with matc-cuda-lower-attention (one kernel).
 //
 // A new target adds its back end after matc-to-linalg, with a lowering of
 // causal_attention; a new op adds its lowering to convert-matformer-to-linalg

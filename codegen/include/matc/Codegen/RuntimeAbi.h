@@ -66,11 +66,35 @@ mlir::FailureOr<ModelAbi> readModelAbi(mlir::ModuleOp module);
 /// The manifest JSON the runtime reads (matc/abi/ModelAbi.h, version 3).
 std::string buildManifest(const ModelAbi &abi, const spec::ModelSpec &spec);
 
+/// Where the entry's buffers live for the lowered code. Without one (the
+/// CPU), `matc_forward_impl` gets the runtime's pointers as they are; a
+/// device back end (codegen/CUDA/DeviceEntry.cpp) hands it device copies.
+/// Each hook emits LLVM dialect at the builder's insertion point; `entry`
+/// is the entry's block, whose arguments are abi::kForwardArgs.
+class BufferPlacement {
+public:
+  virtual ~BufferPlacement() = default;
+  /// Before anything else in the entry.
+  virtual void begin(mlir::OpBuilder &b, mlir::Location loc,
+                     mlir::Block *entry) = 0;
+  /// The pointer the lowered code gets for `argument` (a buffer or a
+  /// weight), whose runtime pointer is `pointer`.
+  virtual mlir::Value place(mlir::OpBuilder &b, mlir::Location loc,
+                            const AbiArgument &argument, mlir::Value pointer,
+                            mlir::Block *entry) = 0;
+  /// After the lowered code returned.
+  virtual void end(mlir::OpBuilder &b, mlir::Location loc,
+                   mlir::Block *entry) = 0;
+};
+
 /// Adds the entry points and the manifest symbol to a module already in the
 /// LLVM dialect: each entry unpacks its plain pointers into the memref
-/// descriptors its lowered implementation (`matc_forward_impl`, ...) takes.
+/// descriptors its lowered implementation (`matc_forward_impl`, ...) takes,
+/// through `placement` when there is one (then matc_model_forward must be
+/// the only entry).
 mlir::LogicalResult addRuntimeEntry(mlir::ModuleOp module, const ModelAbi &abi,
-                                    const std::string &manifest);
+                                    const std::string &manifest,
+                                    BufferPlacement *placement = nullptr);
 
 } // namespace matc
 
