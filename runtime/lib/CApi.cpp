@@ -380,8 +380,9 @@ matrt_status matrt_train_step(matrt_model *model, const int32_t *tokens,
   if (!model)
     return fail(MATRT_ERROR_INVALID_ARGUMENT, "model: null");
   return fail(MATRT_ERROR_NOT_COMPILED_WITH_TRAIN,
-              "this model was not compiled with --train (matc compile "
-              "--train is not implemented yet), so it has no training step");
+              "training through the C API is not implemented yet: use the "
+              "train command of a program compiled with matc compile "
+              "--train");
 }
 
 } // extern "C"
