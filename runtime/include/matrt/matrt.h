@@ -148,8 +148,9 @@ matrt_status matrt_eval_loss(matrt_model *model, const int32_t *tokens,
 
 /* One training step on tokens[0, num_tokens) at learning_rate, for a model
  * compiled with `matc compile --train`; *loss receives the step's loss.
- * Training is not implemented yet: no model is compiled with --train, so
- * this returns MATRT_ERROR_NOT_COMPILED_WITH_TRAIN. */
+ * Not wired to the compiled training step yet: it returns
+ * MATRT_ERROR_NOT_COMPILED_WITH_TRAIN for every model; train through the
+ * `train` command of a program compiled with --train. */
 matrt_status matrt_train_step(matrt_model *model, const int32_t *tokens,
                               size_t num_tokens, double learning_rate,
                               double *loss);
