@@ -1,6 +1,7 @@
 //===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for a CPU -------===//
 #include "CPU/CpuPipeline.h"
 #include "CPU/Passes.h"
+#include "matc/Passes/BackendCommon.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/ErrorHandling.h"
@@ -8,26 +9,6 @@
 using namespace mlir;
 
 namespace {
-
-/// Upstream passes by their mlir-opt names, so a stage reads the same here,
-/// in lit tests and on the command line.
-void addUpstream(OpPassManager &pm, llvm::StringRef pipeline) {
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::report_fatal_error(llvm::Twine("matc: bad built-in pipeline: ") +
-                             pipeline);
-}
-
-/// Tensors -> buffers. Layers are functions (matformer-outline-layers), so
-/// bufferization crosses function boundaries; their memref arguments keep
-/// the identity layout, which the matmul kernels need (unit stride along K).
-void addBufferization(OpPassManager &pm) {
-  addUpstream(pm, "eliminate-empty-tensors,"
-                  "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map},"
-                  "canonicalize,"
-                  "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
-                  "convert-bufferization-to-memref");
-}
 
 /// The kernels, shaped by the target; transcendental functions as
 /// polynomials that vectorize.
@@ -45,13 +26,13 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 /// worksharing loops over the cores. Without the canonicalization,
 /// scf-to-cf leaves a multi-block memref.alloca_scope behind.
 void addParallelLoops(OpPassManager &pm) {
-  addUpstream(pm, "convert-linalg-to-parallel-loops,"
+  matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops,"
                   "convert-scf-to-openmp,"
                   "canonicalize");
 }
 
 void addLowerToLlvm(OpPassManager &pm) {
-  addUpstream(pm, "convert-scf-to-cf,"
+  matc::addUpstreamPasses(pm, "convert-scf-to-cf,"
                   "expand-strided-metadata,"
                   "lower-affine,"
                   "convert-vector-to-llvm,"
@@ -95,7 +76,7 @@ void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
   LowerAttentionOptions attention;
   attention.positionTile = config.attentionPositionTile;
   pm.addPass(createLowerAttention(attention));
-  addBufferization(pm);
+  matc::addBufferization(pm);
   addKernels(pm, config);
   addParallelLoops(pm);
   addLowerToLlvm(pm);

@@ -2,6 +2,7 @@
 #include "CUDA/CudaPipeline.h"
 #include "CUDA/Passes.h"
 #include "CPU/Passes.h"
+#include "matc/Passes/BackendCommon.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Pass/Pass.h"
@@ -22,23 +23,6 @@ using namespace mlir;
 
 namespace {
 
-void addUpstream(OpPassManager &pm, const std::string &pipeline) {
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::report_fatal_error(llvm::Twine("matc: bad built-in pipeline: ") +
-                             pipeline);
-}
-
-/// As on the CPU: tensors -> buffers across function boundaries, identity
-/// layouts on function arguments.
-void addBufferization(OpPassManager &pm) {
-  addUpstream(pm, "eliminate-empty-tensors,"
-                  "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map},"
-                  "canonicalize,"
-                  "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
-                  "convert-bufferization-to-memref");
-}
-
 /// Every linalg op becomes a parallel loop nest (reductions stay loops
 /// inside), tiled so that the outer loops become blocks and the tile's
 /// loops threads (rows x columns threads for two or more parallel
@@ -47,7 +31,7 @@ void addLoopMapping(OpPassManager &pm, const matc::cuda::CudaTarget &target) {
   pm.addPass(matc::cpu::createMemRefCopyToLinalg());
   if (target.tensorCores)
     pm.addPass(matc::cuda::createTensorCoreMatmuls());
-  addUpstream(pm, "convert-linalg-to-parallel-loops,canonicalize,"
+  matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops,canonicalize,"
                   "scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
                       std::to_string(target.blockRows) + "," +
                       std::to_string(target.blockColumns) +
@@ -64,11 +48,11 @@ void addKernelsAndHost(OpPassManager &pm, const matc::cuda::CudaTarget &target,
   pm.addPass(matc::cuda::createDeviceMemory());
   // Constants and index math into the kernels, so they are immediates there
   // instead of kernel parameters (and registers).
-  addUpstream(pm, "gpu-launch-sink-index-computations,gpu-kernel-outlining");
+  matc::addUpstreamPasses(pm, "gpu-launch-sink-index-computations,gpu-kernel-outlining");
   pm.addPass(matc::cuda::createMergeKernelModules());
   // The toolkit's libdevice provides the math functions (expf, rsqrtf, the
   // f64 sin/cos of RoPE); its ptxas and fatbinary make the fatbin.
-  addUpstream(pm, "nvvm-attach-target{chip=" + target.chip +
+  matc::addUpstreamPasses(pm, "nvvm-attach-target{chip=" + target.chip +
                       " features=" + target.features + " O=3},"
                       "expand-strided-metadata,lower-affine,canonicalize,cse,"
                       "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
@@ -121,7 +105,7 @@ void matc::cuda::buildCudaBackendPipeline(OpPassManager &pm,
   LowerAttentionOptions attention;
   attention.queryTile = target.attentionQueryTile;
   pm.addPass(createLowerAttention(attention));
-  addBufferization(pm);
+  matc::addBufferization(pm);
   addLoopMapping(pm, target);
   addKernelsAndHost(pm, target, format);
 }
@@ -133,10 +117,10 @@ void matc::cuda::buildCudaEmulationPipeline(OpPassManager &pm,
   LowerAttentionOptions attention;
   attention.queryTile = target.attentionQueryTile;
   pm.addPass(createLowerAttention(attention));
-  addBufferization(pm);
+  matc::addBufferization(pm);
   addLoopMapping(pm, target);
   pm.addPass(createEmulateLaunches());
-  addUpstream(pm, "canonicalize,convert-scf-to-cf,expand-strided-metadata,"
+  matc::addUpstreamPasses(pm, "canonicalize,convert-scf-to-cf,expand-strided-metadata,"
                   "lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,"
                   "convert-math-to-libm,convert-arith-to-llvm,"
                   "convert-index-to-llvm,convert-cf-to-llvm,"

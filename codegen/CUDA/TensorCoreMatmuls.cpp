@@ -1,5 +1,6 @@
 //===- TensorCoreMatmuls.cpp - projections on bf16 mma.sync ----------------===//
 #include "CUDA/Passes.h"
+#include "matc/Passes/BackendCommon.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -21,55 +22,12 @@ namespace {
 
 constexpr int64_t kTileM = 16, kTileN = 8, kTileK = 16;
 
-/// `value` with an optional extf peeled off; null unless it is block
-/// argument `argument` of `block`.
-bool isArgument(Value value, Block *block, unsigned argument) {
-  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
-    value = ext.getIn();
-  auto blockArgument = dyn_cast<BlockArgument>(value);
-  return blockArgument && blockArgument.getOwner() == block &&
-         blockArgument.getArgNumber() == argument;
-}
-
-/// out[m, n] += ext?(a[m, k]) * ext?(w[n, k]), with N a static multiple of
-/// 8 and K one of 16, f32 activations and output, f32 or bf16 weights.
+/// out[m, n] += ext?(a[m, k]) * ext?(w[n, k]) (the back ends' shared
+/// recognizer), with N a static multiple of 8 and K one of 16.
 bool isProjection(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+  if (!matc::isMatmulTransposedB(op))
     return false;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (iterators[0] != utils::IteratorType::parallel ||
-      iterators[1] != utils::IteratorType::parallel ||
-      iterators[2] != utils::IteratorType::reduction)
-    return false;
-  MLIRContext *context = op.getContext();
-  AffineExpr m, n, k;
-  bindDims(context, m, n, k);
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (maps[0] != AffineMap::get(3, 0, {m, k}, context) ||
-      maps[1] != AffineMap::get(3, 0, {n, k}, context) ||
-      maps[2] != AffineMap::get(3, 0, {m, n}, context))
-    return false;
-  Block *body = op.getBlock();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value product = isArgument(add.getLhs(), body, 2) ? add.getRhs()
-                  : isArgument(add.getRhs(), body, 2) ? add.getLhs()
-                                                      : Value();
-  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
-  if (!mul || !isArgument(mul.getLhs(), body, 0) ||
-      !isArgument(mul.getRhs(), body, 1) ||
-      body->getOperations().size() > 5)
-    return false;
-  auto a = cast<MemRefType>(op.getDpsInputs()[0].getType());
   auto w = cast<MemRefType>(op.getDpsInputs()[1].getType());
-  auto out = cast<MemRefType>(op.getDpsInits()[0].getType());
-  Type f32 = Float32Type::get(context);
-  if (a.getElementType() != f32 || out.getElementType() != f32 ||
-      (w.getElementType() != f32 && !w.getElementType().isBF16()))
-    return false;
   return !ShapedType::isDynamic(w.getDimSize(0)) &&
          w.getDimSize(0) % kTileN == 0 &&
          !ShapedType::isDynamic(w.getDimSize(1)) &&

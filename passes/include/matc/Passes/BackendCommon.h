@@ -1,0 +1,34 @@
+//===- BackendCommon.h - what every back end does the same way -*- C++ -*-===//
+//
+// Pieces the CPU and GPU back ends share after the middle: adding upstream
+// passes by their mlir-opt names, bufferization, and recognizing the
+// projections (a weight stored [out, in]) on buffers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MATC_PASSES_BACKENDCOMMON_H
+#define MATC_PASSES_BACKENDCOMMON_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace matc {
+
+/// Upstream passes by their mlir-opt names, so a stage reads the same in C++,
+/// in lit tests and on the command line. A typo is a fatal internal error.
+void addUpstreamPasses(mlir::OpPassManager &pm, llvm::StringRef pipeline);
+
+/// Tensors -> buffers. Layers are functions (matformer-outline-layers), so
+/// bufferization crosses function boundaries; their memref arguments keep
+/// the identity layout, which the matmul kernels need (unit stride along K).
+void addBufferization(mlir::OpPassManager &pm);
+
+/// `outs[m, n] += ext?(ins0[m, k]) * ext?(ins1[n, k])` on buffers, with f32
+/// activations and output, f32 or bf16 weights and unit-stride rows: a
+/// linalg.generic or named linalg.matmul recognized by linalg's contraction
+/// interface, then by its exact maps and body (look-alikes such as
+/// `(a + c) * b` or `a * b + a` are not).
+bool isMatmulTransposedB(mlir::linalg::LinalgOp op);
+
+} // namespace matc
+
+#endif

@@ -1,0 +1,115 @@
+//===- BackendCommon.cpp - what every back end does the same way ----------===//
+#include "matc/Passes/BackendCommon.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+
+void matc::addUpstreamPasses(OpPassManager &pm, llvm::StringRef pipeline) {
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error(llvm::Twine("matc: bad built-in pipeline: ") +
+                             pipeline);
+}
+
+void matc::addBufferization(OpPassManager &pm) {
+  addUpstreamPasses(
+      pm, "eliminate-empty-tensors,"
+          "one-shot-bufferize{bufferize-function-boundaries "
+          "function-boundary-type-conversion=identity-layout-map},"
+          "canonicalize,"
+          "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
+          "convert-bufferization-to-memref");
+}
+
+namespace {
+
+/// Rank-2 memref whose rows are contiguous (unit stride along k).
+bool hasUnitInnerStride(Value memref) {
+  auto type = dyn_cast<MemRefType>(memref.getType());
+  if (!type || type.getRank() != 2)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides[1] == 1;
+}
+
+/// `value` is `arg` itself or `arith.extf arg` (a bf16 weight widened).
+bool isArgumentOrItsExtension(Value value, BlockArgument arg) {
+  if (value == arg)
+    return true;
+  auto ext = value.getDefiningOp<arith::ExtFOp>();
+  return ext && ext.getIn() == arg;
+}
+
+/// The body is exactly `yield out + ext?(in0) * ext?(in1)`, the add and the
+/// multiply in either operand order, and nothing else: counting ops would
+/// also accept look-alikes such as `(in0 + out) * in1`, `in0 * in1 + in0`
+/// or `in0 * in0 + out`.
+bool isMultiplyAccumulateBody(Block &body) {
+  if (body.getNumArguments() != 3)
+    return false;
+  BlockArgument in0 = body.getArgument(0), in1 = body.getArgument(1),
+                out = body.getArgument(2);
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!yield || yield.getNumOperands() != 1)
+    return false;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || add->getBlock() != &body)
+    return false;
+  Value product;
+  if (add.getLhs() == out)
+    product = add.getRhs();
+  else if (add.getRhs() == out)
+    product = add.getLhs();
+  else
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != &body)
+    return false;
+  Value lhs = mul.getLhs(), rhs = mul.getRhs();
+  if (!(isArgumentOrItsExtension(lhs, in0) && isArgumentOrItsExtension(rhs, in1)) &&
+      !(isArgumentOrItsExtension(lhs, in1) && isArgumentOrItsExtension(rhs, in0)))
+    return false;
+  // add, mul, their extensions and the yield: nothing else computes.
+  size_t ops = 3 + (lhs.getDefiningOp() ? 1 : 0) + (rhs.getDefiningOp() ? 1 : 0);
+  return body.getOperations().size() == ops;
+}
+
+/// `outs[m, n] += ins0[m, k] * ins1[n, k]` on buffers, with f32 activations
+/// and output and f32 or bf16 weights: a linalg.generic or a named
+/// linalg.matmul with these indexing maps. Recognized as a contraction by
+/// linalg's interface first, then by its exact maps and body.
+} // namespace
+
+bool matc::isMatmulTransposedB(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
+      !linalg::isaContractionOpInterface(op))
+    return false;
+  auto iterators = op.getIteratorTypesArray();
+  if (iterators[0] != utils::IteratorType::parallel ||
+      iterators[1] != utils::IteratorType::parallel ||
+      iterators[2] != utils::IteratorType::reduction)
+    return false;
+  MLIRContext *context = op.getContext();
+  AffineExpr m, n, k;
+  bindDims(context, m, n, k);
+  auto expected = AffineMap::inferFromExprList(
+      ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, context);
+  if (op.getIndexingMapsArray() != ArrayRef<AffineMap>(expected))
+    return false;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  auto elementType = [](Value v) {
+    return cast<MemRefType>(v.getType()).getElementType();
+  };
+  if (!elementType(a).isF32() || !elementType(c).isF32() ||
+      !(elementType(b).isF32() || elementType(b).isBF16()))
+    return false;
+  return isMultiplyAccumulateBody(*op.getBlock()) && hasUnitInnerStride(a) &&
+         hasUnitInnerStride(b) && isa<MemRefType>(c.getType());
+}
+
