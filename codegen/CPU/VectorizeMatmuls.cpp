@@ -1,9 +1,11 @@
 //===- VectorizeMatmuls.cpp - register-blocked vector matmul loops --------===//
 //
-// C[m, n] += sum_k A[m, k] * B[n, k] with B a weight stored [out, in]. A
-// block of MB rows x NB columns keeps MB*NB vector accumulators along k:
-// per 16 values of k it loads MB + NB vectors for MB*NB fused multiply-adds,
-// where the plain dot-product loop loads 2 vectors per multiply-add.
+// C[m, n] += sum_k A[m, k] * B[n, k] with B a weight stored [out, in], and
+// every other contraction over the innermost dimension of both inputs
+// (matc::matchRowContraction: attention's batched ones too). A block of MB
+// rows x NB columns keeps MB*NB vector accumulators along k: per `lanes`
+// values of k it loads MB + NB vectors for MB*NB fused multiply-adds, where
+// the plain dot-product loop loads 2 vectors per multiply-add.
 //
 //===----------------------------------------------------------------------===//
 #include "CPU/Passes.h"
@@ -26,155 +28,247 @@ struct KernelShape {
   int64_t lanes, rows, columns;
 };
 
-class MatmulKernelBuilder {
+/// The loops of one row contraction: `scf.parallel` over its batch
+/// dimensions, its outer `n` dimensions and blocks of `columns` along the
+/// blocked `n` dimension; inside, `scf.for` over the outer `m` dimensions
+/// and blocks of `rows` along the blocked `m` dimension, each block one
+/// register kernel. Every operand is indexed through its own indexing map,
+/// so a projection ([M, K] x [N, K]) and attention's batched contractions
+/// (heads as batch, query rows as m, key positions or head_dim as n) are
+/// the same code.
+class RowContractionLowering {
 public:
-  MatmulKernelBuilder(OpBuilder &b, Location loc, Value a, Value w, Value c,
-                      int64_t laneCount)
-      : b(b), loc(loc), a(a), w(w), c(c), f32(b.getF32Type()),
-        laneCount(laneCount), vectorType(VectorType::get({laneCount}, f32)),
-        weightVectorType(VectorType::get(
-            {laneCount}, cast<MemRefType>(w.getType()).getElementType())) {
-    k = memref::DimOp::create(b, loc, a, 1);
-    Value lanes = constant(laneCount);
-    kVectorEnd = arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, k, lanes), lanes);
+  RowContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
+                         KernelShape shape)
+      : op(op), loc(op.getLoc()), dims(dims), shape(shape),
+        a(op.getDpsInputs()[0]), w(op.getDpsInputs()[1]),
+        c(op.getDpsInits()[0]) {
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    aMap = maps[0], wMap = maps[1], cMap = maps[2];
+    SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
+    mDim = blockedDimension(dims.m, staticSizes);
+    nDim = blockedDimension(dims.n, staticSizes);
   }
 
-  /// Rows [m0, m0+rows) x columns [n0, n0+columns).
-  void emitBlock(Value m0, Value n0, int64_t rows, int64_t columns) {
+  void emit() {
+    OpBuilder b(op);
+    f32 = b.getF32Type();
+    vectorType = VectorType::get({shape.lanes}, f32);
+    weightVectorType = VectorType::get(
+        {shape.lanes}, cast<MemRefType>(w.getType()).getElementType());
+    for (Range range : op.createLoopRanges(b, loc))
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
+    kVectorEnd = roundDown(b, sizes[dims.k], shape.lanes);
+
+    // Parallel: batch, outer n, blocks of the blocked n dimension.
+    SmallVector<unsigned> parallelDims(dims.batch.begin(), dims.batch.end());
+    for (unsigned dim : dims.n)
+      if (dim != nDim)
+        parallelDims.push_back(dim);
+    Value columnBlock = constant(b, shape.columns);
+    Value blocks = arith::CeilDivUIOp::create(b, loc, sizes[nDim], columnBlock);
+    SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)),
+        upper, steps(parallelDims.size() + 1, constant(b, 1));
+    for (unsigned dim : parallelDims)
+      upper.push_back(sizes[dim]);
+    upper.push_back(blocks);
+    scf::ParallelOp::create(
+        b, loc, lower, upper, steps,
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          SmallVector<Value> at(op.getNumLoops());
+          for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
+            at[dim] = iv;
+          Value n0 = arith::MulIOp::create(pb, loc, ivs.back(), columnBlock);
+          at[nDim] = n0;
+          // A full block of columns, or the last columns one at a time.
+          Value full = arith::CmpIOp::create(
+              pb, loc, arith::CmpIPredicate::ule,
+              arith::AddIOp::create(pb, loc, n0, columnBlock), sizes[nDim]);
+          scf::IfOp::create(
+              pb, loc, full,
+              [&](OpBuilder &tb, Location) {
+                emitRows(tb, at, shape.columns);
+                scf::YieldOp::create(tb, loc);
+              },
+              [&](OpBuilder &eb, Location) {
+                forLoop(eb, n0, sizes[nDim], 1, [&](OpBuilder &fb, Value n) {
+                  SmallVector<Value> column = at;
+                  column[nDim] = n;
+                  emitRows(fb, column, 1);
+                });
+                scf::YieldOp::create(eb, loc);
+              });
+        });
+    op->erase();
+  }
+
+private:
+  /// The dimension blocked in registers: a dynamic one (tokens, key
+  /// positions) if there is one, else the largest.
+  static unsigned blockedDimension(ArrayRef<unsigned> candidates,
+                                   ArrayRef<int64_t> staticSizes) {
+    unsigned best = candidates.back();
+    for (unsigned dim : candidates) {
+      if (ShapedType::isDynamic(staticSizes[dim]))
+        return dim;
+      if (staticSizes[dim] > staticSizes[best])
+        best = dim;
+    }
+    return best;
+  }
+
+  /// Outer m dimensions as loops, then blocks of rows and single rows.
+  void emitRows(OpBuilder &b, SmallVector<Value> at, int64_t columns) {
+    SmallVector<unsigned> outer;
+    for (unsigned dim : dims.m)
+      if (dim != mDim)
+        outer.push_back(dim);
+    emitOuterRows(b, at, outer, columns);
+  }
+
+  void emitOuterRows(OpBuilder &b, SmallVector<Value> at,
+                     ArrayRef<unsigned> outer, int64_t columns) {
+    if (!outer.empty()) {
+      forLoop(b, constant(b, 0), sizes[outer.front()], 1,
+              [&](OpBuilder &fb, Value iv) {
+                SmallVector<Value> inner = at;
+                inner[outer.front()] = iv;
+                emitOuterRows(fb, inner, outer.drop_front(), columns);
+              });
+      return;
+    }
+    Value fullRows = roundDown(b, sizes[mDim], shape.rows);
+    forLoop(b, constant(b, 0), fullRows, shape.rows,
+            [&](OpBuilder &fb, Value m0) {
+              SmallVector<Value> block = at;
+              block[mDim] = m0;
+              emitBlock(fb, block, shape.rows, columns);
+            });
+    forLoop(b, fullRows, sizes[mDim], 1, [&](OpBuilder &fb, Value m) {
+      SmallVector<Value> block = at;
+      block[mDim] = m;
+      emitBlock(fb, block, 1, columns);
+    });
+  }
+
+  /// Rows [at[m], +rows) x columns [at[n], +columns): rows * columns vector
+  /// accumulators along k, reduced, then the last k mod lanes products.
+  void emitBlock(OpBuilder &b, ArrayRef<Value> at, int64_t rows,
+                 int64_t columns) {
     auto flags = arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
     Value zeroVector = arith::ConstantOp::create(
         b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
     SmallVector<Value> init(rows * columns, zeroVector);
     auto vectorLoop = scf::ForOp::create(
-        b, loc, constant(0), kVectorEnd, constant(laneCount), init,
-        [&](OpBuilder &nb, Location nl, Value kk, ValueRange acc) {
+        b, loc, constant(b, 0), kVectorEnd, constant(b, shape.lanes), init,
+        [&](OpBuilder &nb, Location, Value kk, ValueRange acc) {
           SmallVector<Value> rowsA, rowsW;
           for (int64_t i = 0; i < rows; ++i)
             rowsA.push_back(vector::LoadOp::create(
-                nb, nl, vectorType, a, ValueRange{offset(nb, m0, i), kk}));
+                nb, loc, vectorType, a, indices(nb, aMap, at, i, 0, kk)));
           for (int64_t j = 0; j < columns; ++j) {
             Value loaded = vector::LoadOp::create(
-                nb, nl, weightVectorType, w, ValueRange{offset(nb, n0, j), kk});
+                nb, loc, weightVectorType, w, indices(nb, wMap, at, 0, j, kk));
             if (loaded.getType() != vectorType)
-              loaded = arith::ExtFOp::create(nb, nl, vectorType, loaded);
+              loaded = arith::ExtFOp::create(nb, loc, vectorType, loaded);
             rowsW.push_back(loaded);
           }
           SmallVector<Value> next;
           for (int64_t i = 0; i < rows; ++i)
             for (int64_t j = 0; j < columns; ++j)
-              next.push_back(vector::FMAOp::create(nb, nl, rowsA[i], rowsW[j],
+              next.push_back(vector::FMAOp::create(nb, loc, rowsA[i], rowsW[j],
                                                    acc[i * columns + j]));
-          scf::YieldOp::create(nb, nl, next);
+          scf::YieldOp::create(nb, loc, next);
         });
     SmallVector<Value> sums;
     for (Value acc : vectorLoop.getResults())
       sums.push_back(vector::ReductionOp::create(
           b, loc, vector::CombiningKind::ADD, acc, flags));
     auto tailLoop = scf::ForOp::create(
-        b, loc, kVectorEnd, k, constant(1), sums,
-        [&](OpBuilder &nb, Location nl, Value kk, ValueRange acc) {
+        b, loc, kVectorEnd, sizes[dims.k], constant(b, 1), sums,
+        [&](OpBuilder &nb, Location, Value kk, ValueRange acc) {
           SmallVector<Value> next;
           for (int64_t i = 0; i < rows; ++i) {
-            Value x = memref::LoadOp::create(nb, nl, a,
-                                             ValueRange{offset(nb, m0, i), kk});
+            Value x = memref::LoadOp::create(nb, loc, a,
+                                             indices(nb, aMap, at, i, 0, kk));
             for (int64_t j = 0; j < columns; ++j) {
               Value weight = memref::LoadOp::create(
-                  nb, nl, w, ValueRange{offset(nb, n0, j), kk});
+                  nb, loc, w, indices(nb, wMap, at, 0, j, kk));
               if (weight.getType() != f32)
-                weight = arith::ExtFOp::create(nb, nl, f32, weight);
+                weight = arith::ExtFOp::create(nb, loc, f32, weight);
               next.push_back(arith::AddFOp::create(
-                  nb, nl, acc[i * columns + j],
-                  arith::MulFOp::create(nb, nl, x, weight)));
+                  nb, loc, acc[i * columns + j],
+                  arith::MulFOp::create(nb, loc, x, weight)));
             }
           }
-          scf::YieldOp::create(nb, nl, next);
+          scf::YieldOp::create(nb, loc, next);
         });
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < columns; ++j) {
-        SmallVector<Value> at = {offset(b, m0, i), offset(b, n0, j)};
-        Value old = memref::LoadOp::create(b, loc, c, at);
+        SmallVector<Value> where = indices(b, cMap, at, i, j, Value());
+        Value old = memref::LoadOp::create(b, loc, c, where);
         Value sum = arith::AddFOp::create(b, loc, old,
                                           tailLoop.getResult(i * columns + j));
-        memref::StoreOp::create(b, loc, sum, c, at);
+        memref::StoreOp::create(b, loc, sum, c, where);
       }
   }
 
-  Value constant(int64_t value) {
+  /// The operand indices of `map` at loop position `at`, `row` rows and
+  /// `column` columns into the block, at reduction index `kk`.
+  SmallVector<Value> indices(OpBuilder &b, AffineMap map, ArrayRef<Value> at,
+                             int64_t row, int64_t column, Value kk) {
+    SmallVector<Value> result;
+    for (AffineExpr expr : map.getResults()) {
+      unsigned dim = cast<AffineDimExpr>(expr).getPosition();
+      if (dim == dims.k)
+        result.push_back(kk);
+      else if (dim == mDim)
+        result.push_back(offset(b, at[dim], row));
+      else if (dim == nDim)
+        result.push_back(offset(b, at[dim], column));
+      else
+        result.push_back(at[dim]);
+    }
+    return result;
+  }
+
+  void forLoop(OpBuilder &b, Value from, Value to, int64_t step,
+               function_ref<void(OpBuilder &, Value)> body) {
+    scf::ForOp::create(b, loc, from, to, constant(b, step), ValueRange{},
+                       [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                         body(fb, iv);
+                         scf::YieldOp::create(fb, loc);
+                       });
+  }
+
+  Value roundDown(OpBuilder &b, Value value, int64_t block) {
+    Value blockValue = constant(b, block);
+    return arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, value, blockValue), blockValue);
+  }
+
+  Value constant(OpBuilder &b, int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
   }
 
-private:
-  Value offset(OpBuilder &builder, Value base, int64_t delta) {
+  Value offset(OpBuilder &b, Value base, int64_t delta) {
     if (delta == 0)
       return base;
-    return arith::AddIOp::create(
-        builder, loc, base, arith::ConstantIndexOp::create(builder, loc, delta));
+    return arith::AddIOp::create(b, loc, base, constant(b, delta));
   }
 
-  OpBuilder &b;
+  linalg::LinalgOp op;
   Location loc;
+  matc::RowContraction dims;
+  KernelShape shape;
   Value a, w, c;
+  AffineMap aMap, wMap, cMap;
+  unsigned mDim, nDim;
   Type f32;
-  int64_t laneCount;
   VectorType vectorType, weightVectorType;
-  Value k, kVectorEnd;
+  SmallVector<Value> sizes;
+  Value kVectorEnd;
 };
-
-/// Blocks of columns in parallel; in each, full row blocks then single rows.
-void lowerMatmul(linalg::LinalgOp op, KernelShape shape) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  Value a = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
-        c = op.getDpsInits()[0];
-  MatmulKernelBuilder kernel(b, loc, a, w, c, shape.lanes);
-  Value rows = memref::DimOp::create(b, loc, a, 0);
-  Value columns = memref::DimOp::create(b, loc, w, 0);
-  Value rowBlock = kernel.constant(shape.rows),
-        columnBlock = kernel.constant(shape.columns),
-        zero = kernel.constant(0), one = kernel.constant(1);
-  auto roundDown = [&](Value value, Value block) -> Value {
-    return arith::MulIOp::create(b, loc,
-                                 arith::DivUIOp::create(b, loc, value, block),
-                                 block);
-  };
-  Value fullColumns = roundDown(columns, columnBlock),
-        fullRows = roundDown(rows, rowBlock);
-  scf::ParallelOp::create(
-      b, loc, ValueRange{zero}, ValueRange{fullColumns}, ValueRange{columnBlock},
-      [&](OpBuilder &pb, Location pl, ValueRange n0) {
-        scf::ForOp::create(pb, pl, zero, fullRows, rowBlock, ValueRange{},
-                           [&](OpBuilder &fb, Location fl, Value m0, ValueRange) {
-                             OpBuilder::InsertionGuard guard(b);
-                             b.setInsertionPoint(fb.getInsertionBlock(),
-                                                 fb.getInsertionPoint());
-                             kernel.emitBlock(m0, n0[0], shape.rows, shape.columns);
-                             scf::YieldOp::create(fb, fl);
-                           });
-        scf::ForOp::create(pb, pl, fullRows, rows, one, ValueRange{},
-                           [&](OpBuilder &fb, Location fl, Value m, ValueRange) {
-                             OpBuilder::InsertionGuard guard(b);
-                             b.setInsertionPoint(fb.getInsertionBlock(),
-                                                 fb.getInsertionPoint());
-                             kernel.emitBlock(m, n0[0], 1, shape.columns);
-                             scf::YieldOp::create(fb, fl);
-                           });
-      });
-  scf::ForOp::create(
-      b, loc, fullColumns, columns, one, ValueRange{},
-      [&](OpBuilder &ob, Location ol, Value n, ValueRange) {
-        scf::ForOp::create(ob, ol, zero, rows, one, ValueRange{},
-                           [&](OpBuilder &fb, Location fl, Value m, ValueRange) {
-                             OpBuilder::InsertionGuard guard(b);
-                             b.setInsertionPoint(fb.getInsertionBlock(),
-                                                 fb.getInsertionPoint());
-                             kernel.emitBlock(m, n, 1, 1);
-                             scf::YieldOp::create(fb, fl);
-                           });
-        scf::YieldOp::create(ob, ol);
-      });
-  op->erase();
-}
 
 struct VectorizeMatmulsPass
     : matc::cpu::impl::VectorizeMatmulsBase<VectorizeMatmulsPass> {
@@ -189,13 +283,14 @@ struct VectorizeMatmulsPass
           << ", " << static_cast<int64_t>(columns);
       return signalPassFailure();
     }
-    SmallVector<linalg::LinalgOp> matmuls;
+    SmallVector<std::pair<linalg::LinalgOp, matc::RowContraction>> found;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (matc::isMatmulTransposedB(op))
-        matmuls.push_back(op);
+      if (std::optional<matc::RowContraction> dims =
+              matc::matchRowContraction(op))
+        found.push_back({op, *dims});
     });
-    for (linalg::LinalgOp op : matmuls)
-      lowerMatmul(op, {lanes, rows, columns});
+    for (auto &[op, dims] : found)
+      RowContractionLowering(op, dims, {lanes, rows, columns}).emit();
   }
 };
 

@@ -25,15 +25,24 @@ void matc::addBufferization(OpPassManager &pm) {
 
 namespace {
 
-/// Rank-2 memref whose rows are contiguous (unit stride along k).
+/// A memref whose innermost dimension is contiguous (unit stride along k).
 bool hasUnitInnerStride(Value memref) {
   auto type = dyn_cast<MemRefType>(memref.getType());
-  if (!type || type.getRank() != 2)
+  if (!type || type.getRank() < 1)
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
   return succeeded(type.getStridesAndOffset(strides, offset)) &&
-         strides[1] == 1;
+         strides.back() == 1;
+}
+
+/// f32 activations and output, f32 or bf16 weights.
+bool hasKernelElementTypes(Value a, Value b, Value c) {
+  auto elementType = [](Value v) {
+    return cast<MemRefType>(v.getType()).getElementType();
+  };
+  return elementType(a).isF32() && elementType(c).isF32() &&
+         (elementType(b).isF32() || elementType(b).isBF16());
 }
 
 /// `value` is `arg` itself or `arith.extf arg` (a bf16 weight widened).
@@ -101,15 +110,58 @@ bool matc::isMatmulTransposedB(linalg::LinalgOp op) {
       ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, context);
   if (op.getIndexingMapsArray() != ArrayRef<AffineMap>(expected))
     return false;
+  return matchRowContraction(op).has_value();
+}
+
+std::optional<matc::RowContraction>
+matc::matchRowContraction(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
   Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
         c = op.getDpsInits()[0];
-  auto elementType = [](Value v) {
-    return cast<MemRefType>(v.getType()).getElementType();
-  };
-  if (!elementType(a).isF32() || !elementType(c).isF32() ||
-      !(elementType(b).isF32() || elementType(b).isBF16()))
-    return false;
-  return isMultiplyAccumulateBody(*op.getBlock()) && hasUnitInnerStride(a) &&
-         hasUnitInnerStride(b) && isa<MemRefType>(c.getType());
+  if (!isa<MemRefType>(a.getType()) || !isa<MemRefType>(b.getType()) ||
+      !isa<MemRefType>(c.getType()) || !hasKernelElementTypes(a, b, c) ||
+      !hasUnitInnerStride(a) || !hasUnitInnerStride(b) ||
+      !isMultiplyAccumulateBody(*op.getBlock()))
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!llvm::all_of(maps, [](AffineMap map) {
+        return map.isProjectedPermutation(/*allowZeroInResults=*/false);
+      }))
+    return std::nullopt;
+  RowContraction dims;
+  std::optional<unsigned> reduction;
+  for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray())) {
+    if (iterator != utils::IteratorType::reduction)
+      continue;
+    if (reduction)
+      return std::nullopt;
+    reduction = dim;
+  }
+  if (!reduction || maps[0].getNumResults() == 0 ||
+      maps[1].getNumResults() == 0 ||
+      maps[0].getResults().back() != getAffineDimExpr(*reduction, op.getContext()) ||
+      maps[1].getResults().back() != getAffineDimExpr(*reduction, op.getContext()))
+    return std::nullopt;
+  dims.k = *reduction;
+  for (unsigned dim = 0; dim < op.getNumLoops(); ++dim) {
+    if (dim == dims.k)
+      continue;
+    bool inA = maps[0].isFunctionOfDim(dim), inB = maps[1].isFunctionOfDim(dim);
+    if (!maps[2].isFunctionOfDim(dim))
+      return std::nullopt;
+    if (inA && inB)
+      dims.batch.push_back(dim);
+    else if (inA)
+      dims.m.push_back(dim);
+    else if (inB)
+      dims.n.push_back(dim);
+    else
+      return std::nullopt;
+  }
+  if (dims.m.empty() || dims.n.empty())
+    return std::nullopt;
+  return dims;
 }
 

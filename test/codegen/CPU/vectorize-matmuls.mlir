@@ -257,3 +257,58 @@ func.func @max_reduction(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref
   }
   return
 }
+
+// -----
+
+// Attention's scores, a batched row contraction: kv head kh is a batch
+// dimension (in both inputs), the group g and the query row t are rows of
+// q, the key position s is a column, head_dim d the shared innermost
+// reduction. The parallel loop covers kh and blocks of s (the dynamic
+// column dimension); g is a loop and t (dynamic) the register-blocked row.
+// CHECK-LABEL: func.func @attention_scores
+// CHECK-NOT: linalg.generic
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %{{.*}}, %c4
+// CHECK: scf.parallel (%[[KH:.*]], %[[NB:.*]]) = ({{.*}}) to (%c2{{(_[0-9]+)?}}, %[[BLOCKS]])
+// CHECK: scf.if
+// CHECK: scf.for %[[G:[a-z0-9_]*]] = %{{.*}} to %c3{{(_[0-9]+)?}} 
+// CHECK: scf.for %[[T:[a-z0-9_]*]] = %{{.*}} to %{{.*}} step %{{.*}}
+// CHECK: vector.load %arg0[%[[T]], %[[KH]], %[[G]], %{{.*}}] : memref<?x2x3x32xf32>, vector<16xf32>
+// CHECK: vector.load %arg1[%{{.*}}, %[[KH]], %{{.*}}] : memref<?x2x32xf32>, vector<16xf32>
+// CHECK-COUNT-16: vector.fma
+// CHECK: memref.store %{{.*}}, %arg2[%[[KH]], %[[G]], %[[T]], %{{.*}}] : memref<2x3x?x?xf32>
+// CHECK: } else {
+// CHECK: scf.for
+#q = affine_map<(kh, g, t, s, d) -> (t, kh, g, d)>
+#k = affine_map<(kh, g, t, s, d) -> (s, kh, d)>
+#scores = affine_map<(kh, g, t, s, d) -> (kh, g, t, s)>
+func.func @attention_scores(%q: memref<?x2x3x32xf32>, %keys: memref<?x2x32xf32>, %out: memref<2x3x?x?xf32>) {
+  linalg.generic {indexing_maps = [#q, #k, #scores], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %keys : memref<?x2x3x32xf32>, memref<?x2x32xf32>) outs(%out : memref<2x3x?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The reduction must be the innermost dimension of both inputs: here it is
+// the outer dimension of the keys, so the generic stays.
+// CHECK-LABEL: func.func @reduction_not_innermost
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+#q2 = affine_map<(t, s, d) -> (t, d)>
+#k2 = affine_map<(t, s, d) -> (d, s)>
+#o2 = affine_map<(t, s, d) -> (t, s)>
+func.func @reduction_not_innermost(%q: memref<?x32xf32>, %keys: memref<32x?xf32>, %out: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#q2, #k2, #o2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%q, %keys : memref<?x32xf32>, memref<32x?xf32>) outs(%out : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

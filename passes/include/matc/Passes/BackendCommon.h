@@ -29,6 +29,20 @@ void addBufferization(mlir::OpPassManager &pm);
 /// `(a + c) * b` or `a * b + a` are not).
 bool isMatmulTransposedB(mlir::linalg::LinalgOp op);
 
+/// The loop dimensions of a row contraction: a multiply-accumulate of the
+/// same types as above over exactly one reduction dimension `k` that is the
+/// innermost (unit-stride) dimension of both inputs, with projected
+/// permutation maps. Every other dimension is `batch` (in both inputs),
+/// `m` (only in the first) or `n` (only in the second); there is at least
+/// one `m` and one `n`. A projection is the case batch = {}, m = {0},
+/// n = {1}, k = 2; attention's scores (q . k over head_dim) and weighted
+/// sum of V (over key positions, innermost in the V cache) are others.
+struct RowContraction {
+  llvm::SmallVector<unsigned> batch, m, n;
+  unsigned k = 0;
+};
+std::optional<RowContraction> matchRowContraction(mlir::linalg::LinalgOp op);
+
 } // namespace matc
 
 #endif
