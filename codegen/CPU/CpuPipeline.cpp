@@ -22,12 +22,13 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
   pm.addPass(matc::cpu::createApproximateMath());
 }
 
-/// Everything else becomes loops; parallel dimensions become OpenMP
-/// worksharing loops over the cores. Without the canonicalization,
+/// Everything else becomes loops; parallel dimensions but the innermost
+/// become OpenMP worksharing loops over the cores. Without the canonicalization,
 /// scf-to-cf leaves a multi-block memref.alloca_scope behind.
 void addParallelLoops(OpPassManager &pm) {
-  matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops,"
-                  "convert-scf-to-openmp,"
+  matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops");
+  pm.addPass(matc::cpu::createSequentialInnerLoops());
+  matc::addUpstreamPasses(pm, "convert-scf-to-openmp,"
                   "canonicalize");
 }
 

@@ -75,6 +75,22 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def SequentialInnerLoops : Pass<"matc-cpu-sequential-inner-loops"> {
+  let summary = "Keep the innermost dimension of elementwise parallel loops sequential";
+  let description = [{
+    Runs between convert-linalg-to-parallel-loops and convert-scf-to-openmp.
+    An outermost `scf.parallel` of two or more dimensions, without reduction
+    results and with a scalar body, becomes an `scf.parallel` over all but
+    its last dimension around an `scf.for` over the last one. OpenMP then
+    shares out the outer dimensions, and the unit-stride inner loop is left
+    for LLVM's loop vectorizer; as one collapsed OpenMP loop every element
+    would recompute its indices with divisions and nothing would vectorize.
+    Loops whose bodies already hold vector operations (the register kernels
+    of matc-vectorize-matmuls) and one-dimensional loops are left alone.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def ApproximateMath : Pass<"matc-cpu-approximate-math"> {
   let summary = "Replace exp, tanh, erf, log and friends on f32 by polynomials";
   let description = [{
