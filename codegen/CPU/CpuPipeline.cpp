@@ -18,6 +18,9 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
   matmuls.lanes = config.vectorLanes;
   matmuls.rows = config.matmulRows;
   matmuls.columns = config.matmulColumns;
+  matmuls.packedRows = config.packedRows;
+  matmuls.packedVectors = config.packedVectors;
+  matmuls.packedDepth = config.packedDepth;
   pm.addPass(matc::cpu::createVectorizeMatmuls(matmuls));
   pm.addPass(matc::cpu::createApproximateMath());
 }
@@ -33,11 +36,15 @@ void addParallelLoops(OpPassManager &pm) {
 }
 
 void addLowerToLlvm(OpPassManager &pm) {
-  matc::addUpstreamPasses(pm, "convert-scf-to-cf,"
-                  "expand-strided-metadata,"
+  // finalize-memref-to-llvm before scf-to-cf: the OpenMP lowering wraps a
+  // parallel body that allocates (the packed kernel's buffer) in a
+  // memref.alloca_scope, which must become stacksave/stackrestore while its
+  // body is still one block.
+  matc::addUpstreamPasses(pm, "expand-strided-metadata,"
                   "lower-affine,"
-                  "convert-vector-to-llvm,"
                   "finalize-memref-to-llvm,"
+                  "convert-scf-to-cf,"
+                  "convert-vector-to-llvm,"
                   "convert-math-to-llvm,"
                   "convert-math-to-libm,"
                   "convert-arith-to-llvm,"
@@ -63,6 +70,18 @@ struct CpuBackendOptions : PassPipelineOptions<CpuBackendOptions> {
   Option<int64_t> columns{*this, "columns",
                           llvm::cl::desc("Matmul register block columns"),
                           llvm::cl::init(0)};
+  Option<int64_t> packedRows{
+      *this, "packed-rows",
+      llvm::cl::desc("Packed matmul kernel rows (-1: no packed kernel)"),
+      llvm::cl::init(0)};
+  Option<int64_t> packedVectors{
+      *this, "packed-vectors",
+      llvm::cl::desc("Packed matmul kernel vectors of columns"),
+      llvm::cl::init(0)};
+  Option<int64_t> packedDepth{
+      *this, "packed-depth",
+      llvm::cl::desc("Values of k per packed weight block"),
+      llvm::cl::init(0)};
   Option<int64_t> attentionTile{
       *this, "attention-tile",
       llvm::cl::desc("Key positions per tile of attention's online softmax"),
@@ -102,6 +121,14 @@ void matc::cpu::registerCpuBackend() {
           config.matmulRows = options.rows;
         if (options.columns > 0)
           config.matmulColumns = options.columns;
+        if (options.packedRows > 0)
+          config.packedRows = options.packedRows;
+        else if (options.packedRows < 0)
+          config.packedRows = 0;
+        if (options.packedVectors > 0)
+          config.packedVectors = options.packedVectors;
+        if (options.packedDepth > 0)
+          config.packedDepth = options.packedDepth;
         if (options.attentionTile > 0)
           config.attentionPositionTile = options.attentionTile;
         buildCpuBackendPipeline(pm, config);

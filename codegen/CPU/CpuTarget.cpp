@@ -69,12 +69,22 @@ KernelConfig matc::cpu::chooseKernelConfig(const CpuTarget &target) {
   config.vectorLanes = target.f32Lanes();
   // rows * columns accumulators + rows + columns operands <= registers:
   // 4 x 4 uses 24 of AVX-512's 32; with 16 registers 3 x 3 uses 15.
+  // The packed kernel: rows x vectors accumulators + vectors panel loads +
+  // one broadcast. 6 x 2 of 8 lanes (15 of 16 ymm) is the tile that reached
+  // 85% of a 2-core Zen 3's FMA peak (docs/ARCHITECTURE.md); 6 x 4 of 16
+  // lanes uses 29 of 32 zmm, with panels of 64 columns that divide
+  // every width here.
   if (target.vectorRegisters() >= 32) {
     config.matmulRows = 4;
     config.matmulColumns = 4;
+    config.packedRows = 6;
+    config.packedVectors = 4;
   } else {
     config.matmulRows = 3;
     config.matmulColumns = 3;
+    config.packedRows = 6;
+    config.packedVectors = 2;
   }
+  config.packedDepth = 256;
   return config;
 }

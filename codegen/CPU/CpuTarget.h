@@ -44,6 +44,10 @@ struct KernelConfig {
   /// The matmul register block: rows x columns accumulators plus one vector
   /// per row and per column must fit in the register file.
   int64_t matmulRows = 4, matmulColumns = 4;
+  /// The packed matmul kernel for projections with many rows (prefill):
+  /// packedRows x packedVectors accumulators, weight blocks of packedDepth
+  /// values of k (0 rows: the dot kernel everywhere).
+  int64_t packedRows = 6, packedVectors = 4, packedDepth = 256;
   /// Key positions per tile of attention's online softmax. Every tile costs
   /// a fork of the OpenMP team per op today, so small tiles slowed decode
   /// (270M spec, S, 512 positions: 24.5-26.7 tok/s at 128 against 28-33 at

@@ -59,8 +59,22 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
     and each activation vector `columns` outputs. Leftover rows use a
     1 x columns kernel (decode, M = 1), leftover columns a 1 x 1 kernel, and
     the last K mod lanes products a scalar loop. bf16 weights widen to f32
-    in registers. The CPU back end sets the shape from the target's vector
-    width and register count (CpuTarget.cpp).
+    in registers.
+
+    Other row contractions (a batch dimension in both inputs, several row
+    or column dimensions: attention's scores and its weighted sum of V) run
+    on the same kernel, each operand indexed through its own map.
+
+    With `packed-rows` > 0, a projection with at least that many rows
+    (prefill, not decode) runs on the packed kernel instead: in parallel
+    over panels of packed-vectors x lanes output columns, each
+    packed-depth x panel block of the weight is copied to a buffer on the
+    thread's stack (widened to f32), and packed-rows x packed-vectors vector
+    accumulators of the output take outer products of broadcast activations
+    with the buffer's rows: no horizontal sums, and the weight block is read
+    from L1 by every row block. Columns that fill no panel use the dot
+    kernel. The CPU back end sets every shape from the target's vector width
+    and register count (CpuTarget.cpp).
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",
@@ -69,6 +83,12 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
            "Rows (tokens) of the register block">,
     Option<"columns", "columns", "int64_t", /*default=*/"4",
            "Columns (outputs) of the register block">,
+    Option<"packedRows", "packed-rows", "int64_t", /*default=*/"0",
+           "Rows of the packed kernel's register tile (0: no packed kernel)">,
+    Option<"packedVectors", "packed-vectors", "int64_t", /*default=*/"2",
+           "Vectors of output columns in the packed kernel's register tile">,
+    Option<"packedDepth", "packed-depth", "int64_t", /*default=*/"256",
+           "Values of k per packed weight block">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",

@@ -23,12 +23,17 @@ using namespace mlir;
 
 namespace {
 
-/// The kernel's shape, from the pass options (CpuTarget.h chooses them).
+/// The kernels' shapes, from the pass options (CpuTarget.h chooses them).
 struct KernelShape {
+  /// The dot-product kernel: rows x columns accumulators along k.
   int64_t lanes, rows, columns;
+  /// The packed kernel (0 rows: none): packedRows x packedVectors
+  /// accumulators of output columns, over packedDepth values of k at a time.
+  int64_t packedRows, packedVectors, packedDepth;
 };
 
-/// The loops of one row contraction: `scf.parallel` over its batch
+/// The loops of one row contraction (or of one column contraction, on the
+/// packed kernel's outer products only): `scf.parallel` over its batch
 /// dimensions, its outer `n` dimensions and blocks of `columns` along the
 /// blocked `n` dimension; inside, `scf.for` over the outer `m` dimensions
 /// and blocks of `rows` along the blocked `m` dimension, each block one
@@ -36,11 +41,26 @@ struct KernelShape {
 /// so a projection ([M, K] x [N, K]) and attention's batched contractions
 /// (heads as batch, query rows as m, key positions or head_dim as n) are
 /// the same code.
-class RowContractionLowering {
+class ContractionLowering {
 public:
-  RowContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
+  ContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
                          KernelShape shape)
+      : ContractionLowering(op, dims, shape, /*columnContraction=*/false) {}
+
+  /// A column contraction (matc::matchColumnContraction): the outer-product
+  /// kernel reads the second input's rows in place, as they are contiguous
+  /// along n; it needs no copy and no dot kernel.
+  ContractionLowering(linalg::LinalgOp op,
+                         const matc::ColumnContraction &column,
+                         KernelShape shape)
+      : ContractionLowering(op, {{}, {column.m}, {column.n}, column.k},
+                               shape, /*columnContraction=*/true) {}
+
+private:
+  ContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
+                         KernelShape shape, bool columnContraction)
       : op(op), loc(op.getLoc()), dims(dims), shape(shape),
+        columnContraction(columnContraction),
         a(op.getDpsInputs()[0]), w(op.getDpsInputs()[1]),
         c(op.getDpsInits()[0]) {
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -50,6 +70,7 @@ public:
     nDim = blockedDimension(dims.n, staticSizes);
   }
 
+public:
   void emit() {
     OpBuilder b(op);
     f32 = b.getF32Type();
@@ -60,13 +81,68 @@ public:
       sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
     kVectorEnd = roundDown(b, sizes[dims.k], shape.lanes);
 
-    // Parallel: batch, outer n, blocks of the blocked n dimension.
+    if (columnContraction) {
+      int64_t panel = shape.packedVectors * shape.lanes;
+      Value panelColumns = roundDown(b, sizes[nDim], panel);
+      emitPackedPanels(b, panelColumns);
+      emitScalarColumns(b, panelColumns);
+      op->erase();
+      return;
+    }
+    if (!canPack()) {
+      emitDotKernels(b, constant(b, 0));
+      op->erase();
+      return;
+    }
+    // Enough rows to reuse a packed panel: packed panels, then the last
+    // columns that fill no panel with the dot kernel. Fewer (decode): the
+    // dot kernel streams each weight row once.
+    int64_t panel = shape.packedVectors * shape.lanes;
+    Value panelColumns = roundDown(b, sizes[nDim], panel);
+    Value enoughRows =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, sizes[mDim],
+                              constant(b, shape.packedRows));
+    scf::IfOp::create(
+        b, loc, enoughRows,
+        [&](OpBuilder &tb, Location) {
+          emitPackedPanels(tb, panelColumns);
+          emitDotKernels(tb, panelColumns);
+          scf::YieldOp::create(tb, loc);
+        },
+        [&](OpBuilder &eb, Location) {
+          emitDotKernels(eb, constant(eb, 0));
+          scf::YieldOp::create(eb, loc);
+        });
+    op->erase();
+  }
+
+private:
+  /// The packed kernel covers projections ([M, K] x [N, K], one m and one n
+  /// dimension, no batch) whose output rows are contiguous.
+  bool canPack() {
+    if (shape.packedRows < 1 || !dims.batch.empty() || dims.m.size() != 1 ||
+        dims.n.size() != 1)
+      return false;
+    auto type = cast<MemRefType>(c.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    return cMap.getNumResults() == 2 &&
+           cMap.getResult(1) == getAffineDimExpr(nDim, op.getContext()) &&
+           succeeded(type.getStridesAndOffset(strides, offset)) &&
+           strides.back() == 1;
+  }
+
+  /// Columns [nBegin, N) with the dot-product kernel, in parallel over the
+  /// batch and outer n dimensions and blocks of `columns`.
+  void emitDotKernels(OpBuilder &b, Value nBegin) {
     SmallVector<unsigned> parallelDims(dims.batch.begin(), dims.batch.end());
     for (unsigned dim : dims.n)
       if (dim != nDim)
         parallelDims.push_back(dim);
     Value columnBlock = constant(b, shape.columns);
-    Value blocks = arith::CeilDivUIOp::create(b, loc, sizes[nDim], columnBlock);
+    Value blocks = arith::CeilDivUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, sizes[nDim], nBegin),
+        columnBlock);
     SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)),
         upper, steps(parallelDims.size() + 1, constant(b, 1));
     for (unsigned dim : parallelDims)
@@ -78,7 +154,9 @@ public:
           SmallVector<Value> at(op.getNumLoops());
           for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
             at[dim] = iv;
-          Value n0 = arith::MulIOp::create(pb, loc, ivs.back(), columnBlock);
+          Value n0 = arith::AddIOp::create(
+              pb, loc, nBegin,
+              arith::MulIOp::create(pb, loc, ivs.back(), columnBlock));
           at[nDim] = n0;
           // A full block of columns, or the last columns one at a time.
           Value full = arith::CmpIOp::create(
@@ -99,10 +177,150 @@ public:
                 scf::YieldOp::create(eb, loc);
               });
         });
-    op->erase();
   }
 
-private:
+  /// Columns [0, nEnd), a multiple of the panel width, in parallel over
+  /// panels. Per panel and per packedDepth values of k, the weight block is
+  /// copied (widened to f32) into a [depth, panel] buffer on the thread's
+  /// stack, so the kernel reads it as whole vectors from L1; then every
+  /// block of packedRows rows accumulates packedRows x packedVectors
+  /// vectors of C with one broadcast activation per row and k (outer
+  /// products, no horizontal sums). Nested widths stay views: the packing
+  /// reads whatever prefix of the weight the op was given.
+  void emitPackedPanels(OpBuilder &b, Value nEnd) {
+    int64_t panel = shape.packedVectors * shape.lanes;
+    Value panels = arith::DivUIOp::create(b, loc, nEnd, constant(b, panel));
+    auto bufferType = MemRefType::get({shape.packedDepth, panel}, f32);
+    scf::ParallelOp::create(
+        b, loc, ValueRange{constant(b, 0)}, ValueRange{panels},
+        ValueRange{constant(b, 1)},
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          Value n0 = arith::MulIOp::create(pb, loc, ivs[0], constant(pb, panel));
+          Value buffer;
+          if (!columnContraction)
+            buffer = memref::AllocaOp::create(pb, loc, bufferType);
+          forLoop(pb, constant(pb, 0), sizes[dims.k], shape.packedDepth,
+                  [&](OpBuilder &kb, Value k0) {
+                    emitPackedDepthBlock(kb, buffer, n0, k0);
+                  });
+        });
+  }
+
+  void emitPackedDepthBlock(OpBuilder &b, Value buffer, Value n0, Value k0) {
+    int64_t panel = shape.packedVectors * shape.lanes;
+    Value depth = arith::MinUIOp::create(
+        b, loc, constant(b, shape.packedDepth),
+        arith::SubIOp::create(b, loc, sizes[dims.k], k0));
+    // buffer[kk, j] = W[n0 + j, k0 + kk]
+    SmallVector<Value> at(op.getNumLoops());
+    at[nDim] = n0;
+    if (buffer) {
+    forLoop(b, constant(b, 0), depth, 1, [&](OpBuilder &fb, Value kk) {
+      Value k = arith::AddIOp::create(fb, loc, k0, kk);
+      for (int64_t j = 0; j < panel; ++j) {
+        Value weight =
+            memref::LoadOp::create(fb, loc, w, indices(fb, wMap, at, 0, j, k));
+        if (weight.getType() != f32)
+          weight = arith::ExtFOp::create(fb, loc, f32, weight);
+        memref::StoreOp::create(fb, loc, weight, buffer,
+                                ValueRange{kk, constant(fb, j)});
+      }
+    });
+    }
+    Value fullRows = roundDown(b, sizes[mDim], shape.packedRows);
+    forLoop(b, constant(b, 0), fullRows, shape.packedRows,
+            [&](OpBuilder &fb, Value m0) {
+              emitOuterProducts(fb, buffer, m0, n0, k0, depth,
+                                shape.packedRows);
+            });
+    forLoop(b, fullRows, sizes[mDim], 1, [&](OpBuilder &fb, Value m) {
+      emitOuterProducts(fb, buffer, m, n0, k0, depth, 1);
+    });
+  }
+
+  /// C[m0 .. m0+rows, n0 .. n0+panel] += A[.., k0 .. k0+depth] x buffer.
+  void emitOuterProducts(OpBuilder &b, Value buffer, Value m0, Value n0,
+                         Value k0, Value depth, int64_t rows) {
+    int64_t vectors = shape.packedVectors;
+    SmallVector<Value> at(op.getNumLoops());
+    at[mDim] = m0;
+    at[nDim] = n0;
+    SmallVector<Value> init;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t v = 0; v < vectors; ++v)
+        init.push_back(vector::LoadOp::create(
+            b, loc, vectorType, c,
+            indices(b, cMap, at, i, v * shape.lanes, Value())));
+    auto loop = scf::ForOp::create(
+        b, loc, constant(b, 0), depth, constant(b, 1), init,
+        [&](OpBuilder &nb, Location, Value kk, ValueRange acc) {
+          Value k = arith::AddIOp::create(nb, loc, k0, kk);
+          SmallVector<Value> panelVectors;
+          for (int64_t v = 0; v < vectors; ++v) {
+            if (buffer) {
+              panelVectors.push_back(vector::LoadOp::create(
+                  nb, loc, vectorType, buffer,
+                  ValueRange{kk, constant(nb, v * shape.lanes)}));
+              continue;
+            }
+            Value loaded = vector::LoadOp::create(
+                nb, loc, weightVectorType, w,
+                indices(nb, wMap, at, 0, v * shape.lanes, k));
+            if (loaded.getType() != vectorType)
+              loaded = arith::ExtFOp::create(nb, loc, vectorType, loaded);
+            panelVectors.push_back(loaded);
+          }
+          SmallVector<Value> next;
+          for (int64_t i = 0; i < rows; ++i) {
+            Value x = memref::LoadOp::create(nb, loc, a,
+                                             indices(nb, aMap, at, i, 0, k));
+            Value broadcast = vector::BroadcastOp::create(nb, loc, vectorType, x);
+            for (int64_t v = 0; v < vectors; ++v)
+              next.push_back(vector::FMAOp::create(
+                  nb, loc, broadcast, panelVectors[v], acc[i * vectors + v]));
+          }
+          scf::YieldOp::create(nb, loc, next);
+        });
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t v = 0; v < vectors; ++v)
+        vector::StoreOp::create(
+            b, loc, loop.getResult(i * vectors + v), c,
+            indices(b, cMap, at, i, v * shape.lanes, Value()));
+  }
+
+  /// Columns [nBegin, N) of a column contraction, which fill no panel:
+  /// scalar dot products, in parallel over rows.
+  void emitScalarColumns(OpBuilder &b, Value nBegin) {
+    scf::ParallelOp::create(
+        b, loc, ValueRange{constant(b, 0)}, ValueRange{sizes[mDim]},
+        ValueRange{constant(b, 1)},
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          forLoop(pb, nBegin, sizes[nDim], 1, [&](OpBuilder &nb, Value n) {
+            SmallVector<Value> at(op.getNumLoops());
+            at[mDim] = ivs[0];
+            at[nDim] = n;
+            SmallVector<Value> where = indices(nb, cMap, at, 0, 0, Value());
+            Value old = memref::LoadOp::create(nb, loc, c, where);
+            auto loop = scf::ForOp::create(
+                nb, loc, constant(nb, 0), sizes[dims.k], constant(nb, 1),
+                ValueRange{old},
+                [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
+                  Value x = memref::LoadOp::create(
+                      kb, loc, a, indices(kb, aMap, at, 0, 0, k));
+                  Value y = memref::LoadOp::create(
+                      kb, loc, w, indices(kb, wMap, at, 0, 0, k));
+                  if (y.getType() != f32)
+                    y = arith::ExtFOp::create(kb, loc, f32, y);
+                  scf::YieldOp::create(
+                      kb, loc,
+                      ValueRange{arith::AddFOp::create(
+                          kb, loc, acc[0], arith::MulFOp::create(kb, loc, x, y))});
+                });
+            memref::StoreOp::create(nb, loc, loop.getResult(0), c, where);
+          });
+        });
+  }
+
   /// The dimension blocked in registers: a dynamic one (tokens, key
   /// positions) if there is one, else the largest.
   static unsigned blockedDimension(ArrayRef<unsigned> candidates,
@@ -261,6 +479,7 @@ private:
   Location loc;
   matc::RowContraction dims;
   KernelShape shape;
+  bool columnContraction;
   Value a, w, c;
   AffineMap aMap, wMap, cMap;
   unsigned mDim, nDim;
@@ -275,6 +494,16 @@ struct VectorizeMatmulsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (packedRows < 0 || (packedRows > 0 &&
+                           (packedVectors < 1 || packedDepth < 1))) {
+      getOperation()->emitError()
+          << "matc-vectorize-matmuls: packed-rows must be 0 or more, and "
+             "with packed rows packed-vectors and packed-depth positive, got "
+          << static_cast<int64_t>(packedRows) << ", "
+          << static_cast<int64_t>(packedVectors) << ", "
+          << static_cast<int64_t>(packedDepth);
+      return signalPassFailure();
+    }
     if (lanes < 1 || rows < 1 || columns < 1) {
       getOperation()->emitError()
           << "matc-vectorize-matmuls: lanes, rows and columns must be "
@@ -283,14 +512,22 @@ struct VectorizeMatmulsPass
           << ", " << static_cast<int64_t>(columns);
       return signalPassFailure();
     }
-    SmallVector<std::pair<linalg::LinalgOp, matc::RowContraction>> found;
+    KernelShape shape{lanes, rows, columns, packedRows, packedVectors,
+                      packedDepth};
+    SmallVector<linalg::LinalgOp> found;
     getOperation()->walk([&](linalg::LinalgOp op) {
+      if (matc::matchRowContraction(op) ||
+          (packedRows > 0 && matc::matchColumnContraction(op)))
+        found.push_back(op);
+    });
+    for (linalg::LinalgOp op : found) {
       if (std::optional<matc::RowContraction> dims =
               matc::matchRowContraction(op))
-        found.push_back({op, *dims});
-    });
-    for (auto &[op, dims] : found)
-      RowContractionLowering(op, dims, {lanes, rows, columns}).emit();
+        ContractionLowering(op, *dims, shape).emit();
+      else
+        ContractionLowering(op, *matc::matchColumnContraction(op), shape)
+            .emit();
+    }
   }
 };
 

@@ -165,3 +165,52 @@ matc::matchRowContraction(linalg::LinalgOp op) {
   return dims;
 }
 
+
+std::optional<matc::ColumnContraction>
+matc::matchColumnContraction(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
+      !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  if (!isa<MemRefType>(a.getType()) || !isa<MemRefType>(b.getType()) ||
+      !isa<MemRefType>(c.getType()) || !hasKernelElementTypes(a, b, c) ||
+      !hasUnitInnerStride(b) || !hasUnitInnerStride(c) ||
+      !isMultiplyAccumulateBody(*op.getBlock()))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  ColumnContraction dims;
+  unsigned reductions = 0;
+  for (unsigned dim = 0; dim < 3; ++dim)
+    if (iterators[dim] == utils::IteratorType::reduction) {
+      dims.k = dim;
+      ++reductions;
+    }
+  if (reductions != 1)
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto dimsOf = [](AffineMap map) {
+    SmallVector<unsigned> result;
+    for (AffineExpr expr : map.getResults()) {
+      auto dim = dyn_cast<AffineDimExpr>(expr);
+      if (!dim)
+        return SmallVector<unsigned>();
+      result.push_back(dim.getPosition());
+    }
+    return result;
+  };
+  SmallVector<unsigned> aDims = dimsOf(maps[0]), bDims = dimsOf(maps[1]),
+                        cDims = dimsOf(maps[2]);
+  if (cDims.size() != 2 || bDims.size() != 2 || aDims.size() != 2)
+    return std::nullopt;
+  dims.m = cDims[0];
+  dims.n = cDims[1];
+  if (dims.m == dims.k || dims.n == dims.k || dims.m == dims.n)
+    return std::nullopt;
+  bool aHasMK = (aDims[0] == dims.m && aDims[1] == dims.k) ||
+                (aDims[0] == dims.k && aDims[1] == dims.m);
+  if (!aHasMK || bDims[0] != dims.k || bDims[1] != dims.n)
+    return std::nullopt;
+  return dims;
+}

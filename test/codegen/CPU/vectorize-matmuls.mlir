@@ -1,7 +1,10 @@
 // RUN: matc-opt %s -split-input-file --matc-vectorize-matmuls | FileCheck %s
 // RUN: not matc-opt %s -split-input-file --matc-vectorize-matmuls=lanes=0 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: matc-opt %s -split-input-file --matc-vectorize-matmuls="lanes=8 rows=3 columns=3 packed-rows=6 packed-vectors=2 packed-depth=256" | FileCheck %s --check-prefix=PACKED
+// RUN: not matc-opt %s -split-input-file --matc-vectorize-matmuls="packed-rows=6 packed-depth=0" 2>&1 | FileCheck %s --check-prefix=BADPACK
 
 // BAD: matc-vectorize-matmuls: lanes, rows and columns must be positive, got 0, 4, 4
+// BADPACK: matc-vectorize-matmuls: packed-rows must be 0 or more, and with packed rows packed-vectors and packed-depth positive, got 6, 2, 0
 
 #a = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
@@ -103,6 +106,34 @@ func.func @matmul_commuted(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memr
 // -----
 
 // A named linalg.matmul with transposed-B indexing maps is recognized too.
+// With a packed kernel: at least 6 rows take panels of 16 columns (48 = 3
+// panels, none left for the dot kernel); per panel and per 256 values of k
+// the weight block is copied, widened, into a [256, 16] buffer, then 6 x 2
+// accumulators of C take outer products of broadcast activations with the
+// buffer's rows; leftover rows one at a time. Fewer rows: the dot kernel.
+// PACKED-LABEL: func.func @named_matmul_transposed_b
+// PACKED: %[[ENOUGH:.*]] = arith.cmpi uge, %{{.*}}, %c6
+// PACKED: scf.if %[[ENOUGH]] {
+// PACKED: scf.parallel
+// PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
+// PACKED: scf.for %[[K0:.*]] = %{{.*}} to %c64 step %c256
+// PACKED: arith.minui
+// PACKED-COUNT-16: memref.store %{{.*}}, %[[BUF]]
+// PACKED: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c6
+// PACKED-COUNT-12: vector.load %arg2
+// PACKED: scf.for {{.*}} iter_args
+// PACKED-COUNT-2: vector.load %[[BUF]]
+// PACKED: vector.broadcast
+// PACKED-COUNT-2: vector.fma
+// PACKED: vector.broadcast
+// PACKED-COUNT-2: vector.fma
+// PACKED-COUNT-12: vector.store
+// PACKED: scf.for
+// PACKED: vector.fma
+// PACKED: } else {
+// PACKED: scf.parallel
+// PACKED: vector.reduction
+// PACKED-NOT: memref.alloca
 // CHECK-LABEL: func.func @named_matmul_transposed_b
 // CHECK-NOT: linalg.matmul
 // CHECK: scf.parallel

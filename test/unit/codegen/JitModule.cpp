@@ -22,6 +22,13 @@ using namespace mlir;
 
 std::unique_ptr<matc::test::JitModule>
 matc::test::JitModule::compile(const std::string &source, std::string &error) {
+  return compile(source, error,
+                 matc::cpu::chooseKernelConfig(matc::cpu::CpuTarget::host()));
+}
+
+std::unique_ptr<matc::test::JitModule>
+matc::test::JitModule::compile(const std::string &source, std::string &error,
+                               const matc::cpu::KernelConfig &config) {
   // The stage pipelines name upstream passes textually: register them once.
   static const bool registered = [] {
     registerAllPasses();
@@ -51,8 +58,7 @@ matc::test::JitModule::compile(const std::string &source, std::string &error) {
     return nullptr;
   PassManager pm(&jit->context);
   matc::buildLinalgPipeline(pm);
-  matc::cpu::buildCpuBackendPipeline(
-      pm, matc::cpu::chooseKernelConfig(matc::cpu::CpuTarget::host()));
+  matc::cpu::buildCpuBackendPipeline(pm, config);
   if (failed(pm.run(*module)))
     return nullptr;
 

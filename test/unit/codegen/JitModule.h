@@ -10,6 +10,8 @@
 #ifndef MATC_TEST_UNIT_CODEGEN_JITMODULE_H
 #define MATC_TEST_UNIT_CODEGEN_JITMODULE_H
 
+#include "CPU/CpuTarget.h"
+
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/MLIRContext.h"
@@ -23,10 +25,13 @@ namespace matc::test {
 
 class JitModule {
 public:
-  /// Compiles `source`; on failure, returns null and sets `error` to the
-  /// diagnostics.
+  /// Compiles `source` with the host's kernel shapes, or with `config`;
+  /// on failure, returns null and sets `error` to the diagnostics.
   static std::unique_ptr<JitModule> compile(const std::string &source,
                                             std::string &error);
+  static std::unique_ptr<JitModule>
+  compile(const std::string &source, std::string &error,
+          const matc::cpu::KernelConfig &config);
 
   /// The address of `_mlir_ciface_<name>`, or null.
   void *lookup(const std::string &name) const;

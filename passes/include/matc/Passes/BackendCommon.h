@@ -43,6 +43,16 @@ struct RowContraction {
 };
 std::optional<RowContraction> matchRowContraction(mlir::linalg::LinalgOp op);
 
+/// The loop dimensions of a column contraction: `outs[m, n] += ext?(ins0[m,
+/// k] or ins0[k, m]) * ext?(ins1[k, n])`, the same types as above, with the
+/// second input and the output contiguous along n. These are the layouts of
+/// the backward's matmuls: dX = dY x W and dW = dY^T x X.
+struct ColumnContraction {
+  unsigned m = 0, n = 0, k = 0;
+};
+std::optional<ColumnContraction>
+matchColumnContraction(mlir::linalg::LinalgOp op);
+
 } // namespace matc
 
 #endif
