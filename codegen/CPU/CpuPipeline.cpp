@@ -1,4 +1,5 @@
-//===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for a CPU -------===//
+//===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for a CPU
+//-------===//
 #include "CPU/CpuPipeline.h"
 #include "CPU/Passes.h"
 #include "matc/Passes/BackendCommon.h"
@@ -26,13 +27,13 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 }
 
 /// Everything else becomes loops; parallel dimensions but the innermost
-/// become OpenMP worksharing loops over the cores. Without the canonicalization,
-/// scf-to-cf leaves a multi-block memref.alloca_scope behind.
+/// become OpenMP worksharing loops over the cores. Without the
+/// canonicalization, scf-to-cf leaves a multi-block memref.alloca_scope behind.
 void addParallelLoops(OpPassManager &pm) {
   matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops");
   pm.addPass(matc::cpu::createSequentialInnerLoops());
   matc::addUpstreamPasses(pm, "convert-scf-to-openmp,"
-                  "canonicalize");
+                              "canonicalize");
 }
 
 void addLowerToLlvm(OpPassManager &pm) {
@@ -40,21 +41,22 @@ void addLowerToLlvm(OpPassManager &pm) {
   // parallel body that allocates (the packed kernel's buffer) in a
   // memref.alloca_scope, which must become stacksave/stackrestore while its
   // body is still one block.
-  matc::addUpstreamPasses(pm, "expand-strided-metadata,"
-                  "lower-affine,"
-                  "finalize-memref-to-llvm,"
-                  "convert-scf-to-cf,"
-                  "convert-vector-to-llvm,"
-                  "convert-math-to-llvm,"
-                  "convert-math-to-libm,"
-                  "convert-arith-to-llvm,"
-                  "convert-index-to-llvm,"
-                  "convert-cf-to-llvm,"
-                  "convert-func-to-llvm,"
-                  // After func-to-llvm, whose patterns would otherwise claim
-                  // the function signatures inside OpenMP regions.
-                  "convert-openmp-to-llvm,"
-                  "reconcile-unrealized-casts");
+  matc::addUpstreamPasses(
+      pm, "expand-strided-metadata,"
+          "lower-affine,"
+          "finalize-memref-to-llvm,"
+          "convert-scf-to-cf,"
+          "convert-vector-to-llvm,"
+          "convert-math-to-llvm,"
+          "convert-math-to-libm,"
+          "convert-arith-to-llvm,"
+          "convert-index-to-llvm,"
+          "convert-cf-to-llvm,"
+          "convert-func-to-llvm,"
+          // After func-to-llvm, whose patterns would otherwise claim
+          // the function signatures inside OpenMP regions.
+          "convert-openmp-to-llvm,"
+          "reconcile-unrealized-casts");
 }
 
 struct CpuBackendOptions : PassPipelineOptions<CpuBackendOptions> {
@@ -80,8 +82,7 @@ struct CpuBackendOptions : PassPipelineOptions<CpuBackendOptions> {
       llvm::cl::init(0)};
   Option<int64_t> packedDepth{
       *this, "packed-depth",
-      llvm::cl::desc("Values of k per packed weight block"),
-      llvm::cl::init(0)};
+      llvm::cl::desc("Values of k per packed weight block"), llvm::cl::init(0)};
   Option<int64_t> attentionTile{
       *this, "attention-tile",
       llvm::cl::desc("Key positions per tile of attention's online softmax"),

@@ -16,9 +16,7 @@ llvm::StringRef CpuTarget::isaName() const {
   return hasAvx512 ? "AVX-512" : hasAvx2 ? "AVX2" : "SSE";
 }
 
-int64_t CpuTarget::f32Lanes() const {
-  return hasAvx512 ? 16 : hasAvx2 ? 8 : 4;
-}
+int64_t CpuTarget::f32Lanes() const { return hasAvx512 ? 16 : hasAvx2 ? 8 : 4; }
 
 int64_t CpuTarget::vectorRegisters() const { return hasAvx512 ? 32 : 16; }
 

@@ -31,8 +31,7 @@ bool isScalarParallelNest(scf::ParallelOp loop) {
   if (loop.getNumLoops() < 2 || loop.getNumResults() != 0 ||
       loop->getParentOfType<scf::ParallelOp>())
     return false;
-  return !loop
-              .walk([](Operation *op) {
+  return !loop.walk([](Operation *op) {
                 return isa<vector::VectorDialect>(op->getDialect())
                            ? WalkResult::interrupt()
                            : WalkResult::advance();

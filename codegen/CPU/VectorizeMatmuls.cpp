@@ -44,25 +44,23 @@ struct KernelShape {
 class ContractionLowering {
 public:
   ContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
-                         KernelShape shape)
+                      KernelShape shape)
       : ContractionLowering(op, dims, shape, /*columnContraction=*/false) {}
 
   /// A column contraction (matc::matchColumnContraction): the outer-product
   /// kernel reads the second input's rows in place, as they are contiguous
   /// along n; it needs no copy and no dot kernel.
   ContractionLowering(linalg::LinalgOp op,
-                         const matc::ColumnContraction &column,
-                         KernelShape shape)
-      : ContractionLowering(op, {{}, {column.m}, {column.n}, column.k},
-                               shape, /*columnContraction=*/true) {}
+                      const matc::ColumnContraction &column, KernelShape shape)
+      : ContractionLowering(op, {{}, {column.m}, {column.n}, column.k}, shape,
+                            /*columnContraction=*/true) {}
 
 private:
   ContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
-                         KernelShape shape, bool columnContraction)
+                      KernelShape shape, bool columnContraction)
       : op(op), loc(op.getLoc()), dims(dims), shape(shape),
-        columnContraction(columnContraction),
-        a(op.getDpsInputs()[0]), w(op.getDpsInputs()[1]),
-        c(op.getDpsInits()[0]) {
+        columnContraction(columnContraction), a(op.getDpsInputs()[0]),
+        w(op.getDpsInputs()[1]), c(op.getDpsInits()[0]) {
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     aMap = maps[0], wMap = maps[1], cMap = maps[2];
     SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
@@ -143,8 +141,8 @@ private:
     Value blocks = arith::CeilDivUIOp::create(
         b, loc, arith::SubIOp::create(b, loc, sizes[nDim], nBegin),
         columnBlock);
-    SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)),
-        upper, steps(parallelDims.size() + 1, constant(b, 1));
+    SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)), upper,
+        steps(parallelDims.size() + 1, constant(b, 1));
     for (unsigned dim : parallelDims)
       upper.push_back(sizes[dim]);
     upper.push_back(blocks);
@@ -195,7 +193,8 @@ private:
         b, loc, ValueRange{constant(b, 0)}, ValueRange{panels},
         ValueRange{constant(b, 1)},
         [&](OpBuilder &pb, Location, ValueRange ivs) {
-          Value n0 = arith::MulIOp::create(pb, loc, ivs[0], constant(pb, panel));
+          Value n0 =
+              arith::MulIOp::create(pb, loc, ivs[0], constant(pb, panel));
           Value buffer;
           if (!columnContraction)
             buffer = memref::AllocaOp::create(pb, loc, bufferType);
@@ -215,17 +214,17 @@ private:
     SmallVector<Value> at(op.getNumLoops());
     at[nDim] = n0;
     if (buffer) {
-    forLoop(b, constant(b, 0), depth, 1, [&](OpBuilder &fb, Value kk) {
-      Value k = arith::AddIOp::create(fb, loc, k0, kk);
-      for (int64_t j = 0; j < panel; ++j) {
-        Value weight =
-            memref::LoadOp::create(fb, loc, w, indices(fb, wMap, at, 0, j, k));
-        if (weight.getType() != f32)
-          weight = arith::ExtFOp::create(fb, loc, f32, weight);
-        memref::StoreOp::create(fb, loc, weight, buffer,
-                                ValueRange{kk, constant(fb, j)});
-      }
-    });
+      forLoop(b, constant(b, 0), depth, 1, [&](OpBuilder &fb, Value kk) {
+        Value k = arith::AddIOp::create(fb, loc, k0, kk);
+        for (int64_t j = 0; j < panel; ++j) {
+          Value weight = memref::LoadOp::create(fb, loc, w,
+                                                indices(fb, wMap, at, 0, j, k));
+          if (weight.getType() != f32)
+            weight = arith::ExtFOp::create(fb, loc, f32, weight);
+          memref::StoreOp::create(fb, loc, weight, buffer,
+                                  ValueRange{kk, constant(fb, j)});
+        }
+      });
     }
     Value fullRows = roundDown(b, sizes[mDim], shape.packedRows);
     forLoop(b, constant(b, 0), fullRows, shape.packedRows,
@@ -274,7 +273,8 @@ private:
           for (int64_t i = 0; i < rows; ++i) {
             Value x = memref::LoadOp::create(nb, loc, a,
                                              indices(nb, aMap, at, i, 0, k));
-            Value broadcast = vector::BroadcastOp::create(nb, loc, vectorType, x);
+            Value broadcast =
+                vector::BroadcastOp::create(nb, loc, vectorType, x);
             for (int64_t v = 0; v < vectors; ++v)
               next.push_back(vector::FMAOp::create(
                   nb, loc, broadcast, panelVectors[v], acc[i * vectors + v]));
@@ -314,7 +314,8 @@ private:
                   scf::YieldOp::create(
                       kb, loc,
                       ValueRange{arith::AddFOp::create(
-                          kb, loc, acc[0], arith::MulFOp::create(kb, loc, x, y))});
+                          kb, loc, acc[0],
+                          arith::MulFOp::create(kb, loc, x, y))});
                 });
             memref::StoreOp::create(nb, loc, loop.getResult(0), c, where);
           });
@@ -494,8 +495,8 @@ struct VectorizeMatmulsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (packedRows < 0 || (packedRows > 0 &&
-                           (packedVectors < 1 || packedDepth < 1))) {
+    if (packedRows < 0 ||
+        (packedRows > 0 && (packedVectors < 1 || packedDepth < 1))) {
       getOperation()->emitError()
           << "matc-vectorize-matmuls: packed-rows must be 0 or more, and "
              "with packed rows packed-vectors and packed-depth positive, got "
@@ -512,8 +513,8 @@ struct VectorizeMatmulsPass
           << ", " << static_cast<int64_t>(columns);
       return signalPassFailure();
     }
-    KernelShape shape{lanes, rows, columns, packedRows, packedVectors,
-                      packedDepth};
+    KernelShape shape{lanes,      rows,          columns,
+                      packedRows, packedVectors, packedDepth};
     SmallVector<linalg::LinalgOp> found;
     getOperation()->walk([&](linalg::LinalgOp op) {
       if (matc::matchRowContraction(op) ||

@@ -15,12 +15,13 @@ void matc::addUpstreamPasses(OpPassManager &pm, llvm::StringRef pipeline) {
 
 void matc::addBufferization(OpPassManager &pm) {
   addUpstreamPasses(
-      pm, "eliminate-empty-tensors,"
-          "one-shot-bufferize{bufferize-function-boundaries "
-          "function-boundary-type-conversion=identity-layout-map},"
-          "canonicalize,"
-          "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
-          "convert-bufferization-to-memref");
+      pm,
+      "eliminate-empty-tensors,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "canonicalize,"
+      "buffer-deallocation-pipeline{private-function-dynamic-ownership=true},"
+      "convert-bufferization-to-memref");
 }
 
 namespace {
@@ -79,11 +80,14 @@ bool isMultiplyAccumulateBody(Block &body) {
   if (!mul || mul->getBlock() != &body)
     return false;
   Value lhs = mul.getLhs(), rhs = mul.getRhs();
-  if (!(isArgumentOrItsExtension(lhs, in0) && isArgumentOrItsExtension(rhs, in1)) &&
-      !(isArgumentOrItsExtension(lhs, in1) && isArgumentOrItsExtension(rhs, in0)))
+  if (!(isArgumentOrItsExtension(lhs, in0) &&
+        isArgumentOrItsExtension(rhs, in1)) &&
+      !(isArgumentOrItsExtension(lhs, in1) &&
+        isArgumentOrItsExtension(rhs, in0)))
     return false;
   // add, mul, their extensions and the yield: nothing else computes.
-  size_t ops = 3 + (lhs.getDefiningOp() ? 1 : 0) + (rhs.getDefiningOp() ? 1 : 0);
+  size_t ops =
+      3 + (lhs.getDefiningOp() ? 1 : 0) + (rhs.getDefiningOp() ? 1 : 0);
   return body.getOperations().size() == ops;
 }
 
@@ -141,8 +145,10 @@ matc::matchRowContraction(linalg::LinalgOp op) {
   }
   if (!reduction || maps[0].getNumResults() == 0 ||
       maps[1].getNumResults() == 0 ||
-      maps[0].getResults().back() != getAffineDimExpr(*reduction, op.getContext()) ||
-      maps[1].getResults().back() != getAffineDimExpr(*reduction, op.getContext()))
+      maps[0].getResults().back() !=
+          getAffineDimExpr(*reduction, op.getContext()) ||
+      maps[1].getResults().back() !=
+          getAffineDimExpr(*reduction, op.getContext()))
     return std::nullopt;
   dims.k = *reduction;
   for (unsigned dim = 0; dim < op.getNumLoops(); ++dim) {
@@ -164,7 +170,6 @@ matc::matchRowContraction(linalg::LinalgOp op) {
     return std::nullopt;
   return dims;
 }
-
 
 std::optional<matc::ColumnContraction>
 matc::matchColumnContraction(linalg::LinalgOp op) {

@@ -9,9 +9,9 @@
 // weight that is a column-prefix view of a wider one (a nested down
 // projection), and bf16 weights. The backward's layouts (C += A x B and
 // C += A^T x B, B [K, N]) run on the outer-product kernel reading B in
-// place, with leftover columns as scalar dot products. Each kernel shape runs: the host's, AVX2's
-// and AVX-512's (16-lane vectors run on any x86-64: LLVM splits them), and
-// a shallow weight block that makes many of them.
+// place, with leftover columns as scalar dot products. Each kernel shape runs:
+// the host's, AVX2's and AVX-512's (16-lane vectors run on any x86-64: LLVM
+// splits them), and a shallow weight block that makes many of them.
 //
 // Tolerance: the reference is exact to double rounding; the kernel sums K
 // f32 products in some order, so |error| <= K * 2^-24 * sum_k |a w| (the
@@ -96,9 +96,9 @@ func.func @matmul(%a: memref<?x?xf32>, %w: memref<?x?xWT>, %c: memref<?x?xf32>,
   return text;
 }
 
-template <typename T> StridedMemRefType<T, 2> descriptor(std::vector<T> &data,
-                                                         int64_t rows,
-                                                         int64_t columns) {
+template <typename T>
+StridedMemRefType<T, 2> descriptor(std::vector<T> &data, int64_t rows,
+                                   int64_t columns) {
   StridedMemRefType<T, 2> memref;
   memref.basePtr = memref.data = data.data();
   memref.offset = 0;
@@ -249,16 +249,14 @@ TEST_P(MatmulKernelTest, MatchesReference) {
     ASSERT_NE(function, nullptr);
     if (bf16) {
       auto bRef = descriptor(bBf16, shape.k, shape.n);
-      reinterpret_cast<void (*)(StridedMemRefType<float, 2> *,
-                                StridedMemRefType<uint16_t, 2> *,
-                                StridedMemRefType<float, 2> *)>(function)(
-          &aRef, &bRef, &cRef);
+      reinterpret_cast<void (*)(
+          StridedMemRefType<float, 2> *, StridedMemRefType<uint16_t, 2> *,
+          StridedMemRefType<float, 2> *)>(function)(&aRef, &bRef, &cRef);
     } else {
       auto bRef = descriptor(b, shape.k, shape.n);
-      reinterpret_cast<void (*)(StridedMemRefType<float, 2> *,
-                                StridedMemRefType<float, 2> *,
-                                StridedMemRefType<float, 2> *)>(function)(
-          &aRef, &bRef, &cRef);
+      reinterpret_cast<void (*)(
+          StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
+          StridedMemRefType<float, 2> *)>(function)(&aRef, &bRef, &cRef);
     }
   }
   int failures = 0;
