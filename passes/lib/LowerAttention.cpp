@@ -57,16 +57,20 @@ Value matc::applyRope(OpBuilder &b, Location loc, Value x, Value start,
         halfSizes, ones);
   };
   Value first = slice(0), second = slice(half);
-  Value out = tensor::EmptyOp::create(b, loc, halfSizes, b.getF32Type());
-  auto maps = SmallVector<AffineMap>(4, b.getMultiDimIdentityMap(3));
+
+  // cos and sin of every (token, frequency) once, shared by all heads: as
+  // part of the rotation they were computed heads times over.
+  SmallVector<OpFoldResult> tableSizes = {tokens, b.getIndexAttr(half)};
+  Value table = tensor::EmptyOp::create(b, loc, tableSizes, b.getF32Type());
   double logTheta = std::log(theta);
-  auto rotate = linalg::GenericOp::create(
-      b, loc, TypeRange{out.getType(), out.getType()},
-      ValueRange{first, second}, ValueRange{out, out}, maps,
-      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange args) {
+  auto angles = linalg::GenericOp::create(
+      b, loc, TypeRange{table.getType(), table.getType()}, ValueRange{},
+      ValueRange{table, table},
+      SmallVector<AffineMap>(2, b.getMultiDimIdentityMap(2)), {kPar, kPar},
+      [&](OpBuilder &nb, Location nl, ValueRange) {
         Type f64 = nb.getF64Type();
         Value t = linalg::IndexOp::create(nb, nl, 0);
-        Value j = linalg::IndexOp::create(nb, nl, 2);
+        Value j = linalg::IndexOp::create(nb, nl, 1);
         Value position = arith::AddIOp::create(nb, nl, start, t);
         auto toF64 = [&](Value index) -> Value {
           Value i64 = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), index);
@@ -85,7 +89,22 @@ Value matc::applyRope(OpBuilder &b, Location loc, Value x, Value start,
                                             math::SinOp::create(nb, nl, angle));
         if (inverse)
           sin = arith::NegFOp::create(nb, nl, sin);
-        Value a = args[0], c = args[1];
+        linalg::YieldOp::create(nb, nl, ValueRange{cos, sin});
+      });
+
+  Value out = tensor::EmptyOp::create(b, loc, halfSizes, b.getF32Type());
+  AffineMap identity = b.getMultiDimIdentityMap(3);
+  AffineExpr t, h, j;
+  bindDims(b.getContext(), t, h, j);
+  AffineMap perToken = AffineMap::get(3, 0, {t, j}, b.getContext());
+  auto rotate = linalg::GenericOp::create(
+      b, loc, TypeRange{out.getType(), out.getType()},
+      ValueRange{first, second, angles.getResult(0), angles.getResult(1)},
+      ValueRange{out, out},
+      SmallVector<AffineMap>{identity, identity, perToken, perToken, identity,
+                             identity},
+      {kPar, kPar, kPar}, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value a = args[0], c = args[1], cos = args[2], sin = args[3];
         Value outFirst = arith::SubFOp::create(
             nb, nl, arith::MulFOp::create(nb, nl, a, cos),
             arith::MulFOp::create(nb, nl, c, sin));

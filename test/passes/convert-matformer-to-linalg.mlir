@@ -89,8 +89,12 @@ func.func @embed(%t: tensor<?xi32>, %table: tensor<16x8xbf16>) -> tensor<?x8xf32
 // is flattened for the output projection.
 // CHECK-LABEL: func.func @attention
 // CHECK: tensor.expand_shape {{.*}} into tensor<?x2x4xf32>
+// RoPE: cos and sin once per (token, frequency), [T, d/2], shared by the
+// heads; the rotation reads them per token.
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} outs(%{{.*}}, %{{.*}} : tensor<?x2xf32>, tensor<?x2xf32>)
 // CHECK: math.cos
 // CHECK: math.sin
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x2x2xf32>, tensor<?x2x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>)
 // CHECK-NOT: arith.maximumf
 // CHECK: %[[CORE:.*]] = matformer.causal_attention %{{.*}}, %{{.*}}, %{{.*}} scale(5.000000e-01) : tensor<?x2x4xf32>, tensor<?x1x4xf32>, tensor<1x4x?xf32>
 // CHECK-NOT: arith.maximumf
