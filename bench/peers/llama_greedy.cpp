@@ -1,0 +1,80 @@
+// Greedy decoding with llama.cpp on token ids (a GGUF whose tokenizer is
+// `none` cannot tokenize text), to check that llama.cpp makes matc's greedy
+// tokens on the same weights. Prefill the prompt in one batch, then one
+// token per call; prints the prefill's token and NEW more, comma-separated,
+// as `OUT generate --print-tokens` does. Argmax ties go to the lowest id.
+//
+// usage: llama-greedy MODEL.gguf THREADS PROMPT_IDS NEW
+// Built by bench/peers/setup.sh against the llama.cpp it builds.
+#include "llama.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+static void quiet(ggml_log_level level, const char *text, void *) {
+  if (level >= GGML_LOG_LEVEL_ERROR)
+    std::fputs(text, stderr);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: %s MODEL.gguf THREADS PROMPT_IDS NEW\n", argv[0]);
+    return 2;
+  }
+  int threads = std::atoi(argv[2]);
+  int newTokens = std::atoi(argv[4]);
+  std::vector<llama_token> prompt;
+  std::stringstream ids(argv[3]);
+  for (std::string id; std::getline(ids, id, ',');)
+    prompt.push_back(std::atoi(id.c_str()));
+  if (prompt.empty() || threads < 1 || newTokens < 0) {
+    std::fprintf(stderr, "error: bad arguments\n");
+    return 2;
+  }
+
+  llama_log_set(quiet, nullptr);
+  llama_backend_init();
+  llama_model_params modelParams = llama_model_default_params();
+  llama_model *model = llama_model_load_from_file(argv[1], modelParams);
+  if (!model) {
+    std::fprintf(stderr, "error: %s: cannot load the model\n", argv[1]);
+    return 1;
+  }
+  llama_context_params params = llama_context_default_params();
+  params.n_ctx = static_cast<uint32_t>(prompt.size() + newTokens + 16);
+  params.n_batch = params.n_ubatch = static_cast<uint32_t>(prompt.size());
+  params.n_threads = params.n_threads_batch = threads;
+  params.type_k = params.type_v = GGML_TYPE_F32; // as llama-bench -ctk f32 -ctv f32
+  llama_context *ctx = llama_init_from_model(model, params);
+  if (!ctx) {
+    std::fprintf(stderr, "error: cannot create a context\n");
+    return 1;
+  }
+  int vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
+  std::vector<llama_token> out;
+  std::vector<llama_token> batch = prompt;
+  for (int i = 0; i <= newTokens; ++i) {
+    if (llama_decode(ctx, llama_batch_get_one(batch.data(),
+                                              static_cast<int32_t>(batch.size())))) {
+      std::fprintf(stderr, "error: llama_decode failed at step %d\n", i);
+      return 1;
+    }
+    const float *logits = llama_get_logits_ith(ctx, -1);
+    int best = 0;
+    for (int t = 1; t < vocab; ++t)
+      if (logits[t] > logits[best])
+        best = t;
+    out.push_back(best);
+    batch.assign(1, best);
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    std::printf("%s%d", i ? "," : "", out[i]);
+  std::printf("\n");
+  llama_free(ctx);
+  llama_model_free(model);
+  llama_backend_free();
+  return 0;
+}
