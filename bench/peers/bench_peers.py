@@ -32,6 +32,9 @@ sys.path.insert(0, HERE)
 import model as mm  # noqa: E402
 
 WARM_UP_DECODE_STEPS = 4
+# The prefill's last-row logits of the last timed run (for the numeric check
+# against matc's `forward`).
+last_prefill_logits = []
 
 
 def benchmark_prompt(length, vocab):
@@ -42,11 +45,12 @@ def benchmark_prompt(length, vocab):
 def time_loop(prefill, decode, argmax, prompt, new_tokens, repeats):
     """prefill(prompt) -> logits; decode(token, pos) -> logits. Returns the
     best prefill and decode times over `repeats` timed runs, and the tokens
-    of the last one."""
+    of the last one; `last_prefill_logits` gets that run's prefill logits."""
     def run(steps):
         t0 = time.perf_counter()
         logits = prefill(prompt)
         prefill_s = time.perf_counter() - t0
+        last_prefill_logits[:] = [float(x) for x in np.asarray(logits).reshape(-1)]
         tokens = [argmax(logits)]
         t0 = time.perf_counter()
         for i in range(steps):
@@ -208,13 +212,16 @@ def run_llama(args, spec, weights, widths, prompt):
     greedy = subprocess.run(
         [os.path.join(args.llama_bin, "llama-greedy"), path, str(args.threads),
          ",".join(map(str, prompt)), str(n)], check=True, capture_output=True, text=True)
-    tokens = [int(t) for t in greedy.stdout.strip().split(",")]
+    token_line, logits_line = greedy.stdout.strip().splitlines()[:2]
+    tokens = [int(t) for t in token_line.split(",")]
+    logits = [float(x) for x in logits_line.split(",")]
     import gguf
     extra = {"gguf": gguf.__version__ if hasattr(gguf, "__version__") else "",
              "llama_cpp_build": prefill_line.get("build_commit", ""),
              "flash_attn": decode_line.get("flash_attn"), "export_s": export_s,
              "gguf_arch": "llama" if len(set(w for w in widths if w is not None)) == 1
-             and all(w for w in widths if w is not None) else "deci"}
+             and all(w for w in widths if w is not None) else "deci",
+             "prefill_logits": logits}
     return (p / prefill_ts, n / decode_ts, tokens, 0.0), extra
 
 
@@ -255,6 +262,7 @@ def main():
         "prefill_s": prefill_s, "decode_s": decode_s, "warm_up_s": warm_up_s,
         "total_s": time.perf_counter() - t0, "tokens": tokens,
     }
+    line["prefill_logits"] = last_prefill_logits
     line.update(extra)
     print(json.dumps(line), flush=True)
 

@@ -2,7 +2,8 @@
 // `none` cannot tokenize text), to check that llama.cpp makes matc's greedy
 // tokens on the same weights. Prefill the prompt in one batch, then one
 // token per call; prints the prefill's token and NEW more, comma-separated,
-// as `OUT generate --print-tokens` does. Argmax ties go to the lowest id.
+// as `OUT generate --print-tokens` does, then on a second line the
+// prefill's logits (its last row). Argmax ties go to the lowest id.
 //
 // usage: llama-greedy MODEL.gguf THREADS PROMPT_IDS NEW
 // Built by bench/peers/setup.sh against the llama.cpp it builds.
@@ -55,6 +56,7 @@ int main(int argc, char **argv) {
   }
   int vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
   std::vector<llama_token> out;
+  std::vector<float> prefillLogits;
   std::vector<llama_token> batch = prompt;
   for (int i = 0; i <= newTokens; ++i) {
     if (llama_decode(ctx, llama_batch_get_one(batch.data(),
@@ -63,6 +65,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     const float *logits = llama_get_logits_ith(ctx, -1);
+    if (i == 0)
+      prefillLogits.assign(logits, logits + vocab);
     int best = 0;
     for (int t = 1; t < vocab; ++t)
       if (logits[t] > logits[best])
@@ -72,6 +76,9 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < out.size(); ++i)
     std::printf("%s%d", i ? "," : "", out[i]);
+  std::printf("\n");
+  for (size_t i = 0; i < prefillLogits.size(); ++i)
+    std::printf("%s%.9g", i ? "," : "", prefillLogits[i]);
   std::printf("\n");
   llama_free(ctx);
   llama_model_free(model);
