@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -151,10 +152,13 @@ def main():
 
     matc = Matc(args, env)
     name = os.path.splitext(os.path.basename(args.spec))[0]
+    # Every run starts from fresh weights, ONNX graphs and GGUFs (the peers
+    # cache them per mix within the run only).
     args.weights = os.path.join(args.workdir, f"{name}-seed{args.seed}.safetensors")
-    if not os.path.exists(args.weights):
-        log(f"matc init {args.spec} --seed {args.seed}")
-        run([matc.matc, "init", args.spec, "-o", args.weights, "--seed", str(args.seed)])
+    for folder in ("onnx", "gguf"):
+        shutil.rmtree(os.path.join(args.workdir, folder), ignore_errors=True)
+    log(f"matc init {args.spec} --seed {args.seed}")
+    run([matc.matc, "init", args.spec, "-o", args.weights, "--seed", str(args.seed)])
 
     log("machine peaks (matc-machine-peak)")
     peak = json.loads(run([os.path.join(args.build, "bin", "matc-machine-peak")]).stdout

@@ -33,37 +33,44 @@ def timed(cmd, env):
 
 
 def matc_train(args, program, sampling, env):
+    """matc train with one progress line per step (--log-every 1). A step's
+    time is the time between its progress line and the previous one, taken
+    as the lines arrive (the line's own tok/s is rounded to an integer)."""
     out_path = os.path.join(args.workdir, f"trained-{sampling.replace(',', '_')}.safetensors")
     steps = args.warmup_steps + args.steps
-    cmd = [program, "train", "--data", args.data, "--out", out_path, "--init", args.weights,
-           "--steps", str(steps), "--batch", str(args.batch), "--seq-len", str(args.seq_len),
-           "--lr", str(args.lr), "--sampling", sampling, "--log-every", "1", "--save-every", "0",
-           "--seed", str(args.seed)]
-    stdout, stderr, rss = timed(cmd, env)
-    # One progress line per step: "step k/N | X tok/s | loss ...", X over the
-    # time since the previous line.
-    rates = {}
-    losses = {}
-    for line in stderr.splitlines():
-        m = re.match(r"step (\d+)/\d+ \| (\d+) tok/s \| loss (.*?) \| lr", line)
+    cmd = ["/usr/bin/time", "-v", program, "train", "--data", args.data, "--out", out_path,
+           "--init", args.weights, "--steps", str(steps), "--batch", str(args.batch),
+           "--seq-len", str(args.seq_len), "--lr", str(args.lr), "--sampling", sampling,
+           "--log-every", "1", "--save-every", "0", "--seed", str(args.seed)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, bufsize=1)
+    arrivals, losses, stderr = {}, {}, []
+    for line in proc.stderr:
+        now = time.perf_counter()
+        stderr.append(line)
+        m = re.match(r"step (\d+)/\d+ \| \d+ tok/s \| loss (.*?) \| lr", line)
         if m:
             k = int(m.group(1))
-            rates[k] = float(m.group(2))
-            parts = m.group(3).split()
+            arrivals[k] = now
+            parts = m.group(2).split()
             losses[k] = {parts[i]: (None if parts[i + 1] == "-" else float(parts[i + 1]))
                          for i in range(0, len(parts) - 1, 2)}
-    timed_steps = [k for k in sorted(rates) if k > args.warmup_steps]
-    if len(timed_steps) != args.steps:
-        raise RuntimeError(f"matc train printed {len(rates)} progress lines, expected {steps}:\n"
-                           f"{stderr[-2000:]}")
+    proc.stdout.read()
+    proc.wait()
+    err = "".join(stderr)
+    if proc.returncode != 0:
+        raise RuntimeError(f"matc train exited {proc.returncode}:\n{err[-3000:]}")
+    if sorted(arrivals) != list(range(1, steps + 1)):
+        raise RuntimeError(f"matc train printed {len(arrivals)} progress lines, expected "
+                           f"{steps}:\n{err[-2000:]}")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
+    timed_steps = list(range(args.warmup_steps + 1, steps + 1))
+    step_s = [arrivals[k] - arrivals[k - 1] for k in timed_steps]
     tokens = args.batch * args.seq_len
-    step_s = [tokens / rates[k] for k in timed_steps]
-    first = losses[timed_steps[0]]
-    last = losses[timed_steps[-1]]
     return {"tok_s": tokens * len(step_s) / sum(step_s), "step_s": step_s,
-            "loss_first_timed_step": {k: v for k, v in first.items() if v is not None},
-            "loss_last_timed_step": {k: v for k, v in last.items() if v is not None},
-            "peak_rss_bytes": rss}
+            "loss_first_timed_step": {k: v for k, v in losses[timed_steps[0]].items() if v is not None},
+            "loss_last_timed_step": {k: v for k, v in losses[timed_steps[-1]].items() if v is not None},
+            "peak_rss_bytes": int(rss.group(1)) * 1024 if rss else None}
 
 
 def torch_train(args, compiled, sampling, env):
@@ -99,6 +106,9 @@ def main():
                     help="the sampled recipe's probabilities (default: always the largest)")
     ap.add_argument("--engines", default=" ".join(ENGINES))
     args = ap.parse_args()
+    if args.warmup_steps < 1 or args.steps < 1:
+        sys.exit("run_training.py: --warmup-steps and --steps must be at least 1 (a matc step's "
+                 "time is measured from the previous step's progress line)")
 
     os.makedirs(args.workdir, exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
