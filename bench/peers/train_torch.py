@@ -118,8 +118,11 @@ def main():
             ce = F.cross_entropy(logits.reshape(-1, spec.vocab_size), y.reshape(-1))
             weight = spec.loss_weights[i] if probs is None else 1.0
             loss = loss + weight * ce
-            losses.append(ce.detach())
-        return loss, losses
+            losses.append(ce)
+        # One stacked output, detached by the caller: with one granularity,
+        # returning ce.detach() beside loss (= ce) made torch.compile (2.15)
+        # return a loss that does not require grad.
+        return loss, torch.stack(losses)
 
     loss_fn = torch.compile(joint_loss) if args.compile else joint_loss
     params = list(model.parameters())
@@ -139,7 +142,7 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        return {spec_name(i): float(l) for i, l in zip(which, losses)}
+        return {spec_name(i): float(l) for i, l in zip(which, losses.detach())}
 
     def spec_name(i):
         g = len(grans)
