@@ -11,16 +11,17 @@
 #          [--warmup-steps N] [--steps N] [--threads N] [--sampled p0,p1,...]
 #          [--engines "matc torch-eager torch-compile"] [--data FILE]
 #          [--build DIR] [--tag TAG] [--no-results-md]
-# Defaults: examples/specs/matlm-25m.json, 8 x 256, 2 untimed then 5 timed
+# Defaults: examples/specs/matlm-25m.json, 8 x 256, 1 untimed then 3 timed
 # steps, 2 threads, sampled recipe 0,0,0,1 (one granularity per step, always
 # XL), corpus: Debian's fortunes as README's training example builds it (else
 # 4 MB of generated text), build folder $BUILD_DIR or build/.
-# A quick check: bench/run-training.sh --warmup-steps 1 --steps 2 --tag small
+# A quick check: bench/run-training.sh --batch 2 --seq-len 64 --warmup-steps 1
+#   --steps 2 --tag small --no-results-md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 spec=examples/specs/matlm-25m.json
-batch=8 seq_len=256 warmup_steps=2 steps=5 threads=2 sampled=0,0,0,1
+batch=8 seq_len=256 warmup_steps=1 steps=3 threads=2 sampled=0,0,0,1
 engines="matc torch-eager torch-compile"
 build=${BUILD_DIR:-build}
 data="" tag="" results_md=1

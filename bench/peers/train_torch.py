@@ -19,7 +19,7 @@ mean loss per granularity of the first and last timed steps.
 
 usage: train_torch.py --spec SPEC --data FILE [--init W] [--compile]
        [--batch 8] [--seq-len 256] [--sampling all|p0,p1,...]
-       [--warmup-steps 2] [--steps 5] [--threads 2] [--lr 1e-3] [--seed 0]"""
+       [--warmup-steps 1] [--steps 3] [--threads 2] [--lr 1e-3] [--seed 0]"""
 import argparse
 import json
 import math
@@ -76,8 +76,8 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--sampling", default="all")
-    ap.add_argument("--warmup-steps", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup-steps", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
