@@ -30,7 +30,7 @@ mixes="XL L M S per-layer"
 engines="matc-static matc-elastic torch-eager torch-compile onnxruntime llama.cpp"
 build=${BUILD_DIR:-build}
 tag="" results_md=1
-usage() { sed -n '/^# usage:/,/^# Defaults/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit 2; }
+usage() { sed -n '/^# usage:/,/^# Defaults/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit "${1:-2}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --spec) spec=$2; shift 2 ;;
@@ -43,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     --build) build=$2; shift 2 ;;
     --tag) tag=$2; shift 2 ;;
     --no-results-md) results_md=0; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "run-peers.sh: unknown argument '$1'" >&2; usage ;;
   esac
 done

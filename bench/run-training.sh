@@ -25,7 +25,7 @@ batch=8 seq_len=256 warmup_steps=1 steps=3 threads=2 sampled=0,0,0,1
 engines="matc torch-eager torch-compile"
 build=${BUILD_DIR:-build}
 data="" tag="" results_md=1
-usage() { sed -n '/^# usage:/,/^# Defaults/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit 2; }
+usage() { sed -n '/^# usage:/,/^# Defaults/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit "${1:-2}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
     --spec) spec=$2; shift 2 ;;
@@ -40,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --build) build=$2; shift 2 ;;
     --tag) tag=$2; shift 2 ;;
     --no-results-md) results_md=0; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "run-training.sh: unknown argument '$1'" >&2; usage ;;
   esac
 done
