@@ -54,7 +54,8 @@ def section(path):
             ratio = (f"{base['tok_s'] / r['tok_s']:.2f}" if base and "error" not in base else "-")
             rss = r.get("peak_rss_bytes")
             loss = lambda d: " ".join(f"{k} {v:.3f}" for k, v in (d or {}).items())
-            out.append(f"| {recipe} | {NAMES[engine]} | {r['tok_s']:.0f} | {ratio} | "
+            rate = f"{r['tok_s']:.0f}" if r["tok_s"] >= 100 else f"{r['tok_s']:.2g}"
+            out.append(f"| {recipe} | {NAMES[engine]} | {rate} | {ratio} | "
                        f"{'-' if rss is None else f'{rss / 2**20:.0f}'} | "
                        f"{loss(r.get('loss_first_timed_step'))} | {loss(r.get('loss_last_timed_step'))} |")
     warm = [f"{NAMES[r['engine']]} {r['sampling']}: {r['warm_up_s']:.0f} s" for r in rows
