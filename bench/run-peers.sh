@@ -12,10 +12,12 @@
 # usage: bench/run-peers.sh [--spec SPEC] [--prompt-len N] [--new-tokens N]
 #          [--threads N] [--repeats N] [--mixes "XL L M S per-layer"]
 #          [--engines "matc-static matc-elastic torch-eager torch-compile onnxruntime llama.cpp"]
-#          [--build DIR] [--tag TAG] [--no-results-md]
+#          [--llama-flash-attn auto|on|off] [--build DIR] [--tag TAG] [--no-results-md]
 # Defaults: bench/specs/matlm-270m.json, prompt 512, 32 new tokens, 2
-# threads, best of 3 timed runs after a warm-up, build folder $BUILD_DIR or
-# build/. The peers are installed once under the build folder
+# threads, best of 3 timed runs after a warm-up, llama.cpp's flash attention
+# auto (its default; on the CPU it computes in lower precision: prefill logits
+# about 1e-4 from matc's, where off gives about 1e-7), build folder
+# $BUILD_DIR or build/. The peers are installed once under the build folder
 # (bench/peers/setup.sh: BUILD/bench-venv, BUILD/bench-peers/llama.cpp) and
 # reused; the models, ONNX graphs and GGUFs of a run go to
 # BUILD/bench-peers/work-<spec name>.
@@ -29,7 +31,7 @@ prompt_len=512 new_tokens=32 threads=2 repeats=3
 mixes="XL L M S per-layer"
 engines="matc-static matc-elastic torch-eager torch-compile onnxruntime llama.cpp"
 build=${BUILD_DIR:-build}
-tag="" results_md=1
+tag="" results_md=1 llama_fa=auto
 usage() { sed -n '/^# usage:/,/^# Defaults/p' "$0" | sed 's/^# \{0,1\}//; $d' >&2; exit "${1:-2}"; }
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -42,6 +44,7 @@ while [[ $# -gt 0 ]]; do
     --engines) engines=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --tag) tag=$2; shift 2 ;;
+    --llama-flash-attn) llama_fa=$2; shift 2 ;;
     --no-results-md) results_md=0; shift ;;
     -h|--help) usage 0 ;;
     *) echo "run-peers.sh: unknown argument '$1'" >&2; usage ;;
@@ -69,7 +72,7 @@ export PYTHONDONTWRITEBYTECODE=1
 out=$("$build/bench-venv/bin/python" bench/peers/run_peers.py --spec "$spec" --build "$build" \
   --workdir "$work" --results-dir bench/results --tag "$tag" --prompt-len "$prompt_len" \
   --new-tokens "$new_tokens" --threads "$threads" --repeats "$repeats" --mixes "$mixes" \
-  --engines "$engines")
+  --engines "$engines" --llama-flash-attn "$llama_fa")
 report=(--plot "${out%.jsonl}.png")
 [[ $results_md == 1 ]] && report+=(--results-md bench/RESULTS.md)
 "$build/bench-venv/bin/python" bench/peers/report_peers.py "$out" "${report[@]}"

@@ -177,11 +177,11 @@ def run_onnxruntime(args, spec, weights, widths, prompt):
                     "export_s": export_s}
 
 
-def llama_bench(binary, gguf, threads, repeats, extra):
+def llama_bench(binary, gguf, threads, repeats, flash_attn, extra):
     """One llama-bench test; returns its best tokens/s (llama-bench runs one
     warm-up of its own first)."""
     cmd = [binary, "-m", gguf, "-t", str(threads), "-r", str(repeats), "-ctk", "f32", "-ctv",
-           "f32", "-o", "jsonl"] + extra
+           "f32", "-fa", flash_attn, "-o", "jsonl"] + extra
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     lines = [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
     if len(lines) != 1:
@@ -205,13 +205,14 @@ def run_llama(args, spec, weights, widths, prompt):
         export_s = time.perf_counter() - t0
     bench = os.path.join(args.llama_bin, "llama-bench")
     p, n = len(prompt), args.new_tokens
-    prefill_ts, prefill_line = llama_bench(bench, path, args.threads, args.repeats,
+    fa = args.llama_flash_attn
+    prefill_ts, prefill_line = llama_bench(bench, path, args.threads, args.repeats, fa,
                                            ["-p", str(p), "-n", "0"])
-    decode_ts, decode_line = llama_bench(bench, path, args.threads, args.repeats,
+    decode_ts, decode_line = llama_bench(bench, path, args.threads, args.repeats, fa,
                                          ["-p", "0", "-n", str(n), "-d", str(p)])
     greedy = subprocess.run(
         [os.path.join(args.llama_bin, "llama-greedy"), path, str(args.threads),
-         ",".join(map(str, prompt)), str(n)], check=True, capture_output=True, text=True)
+         ",".join(map(str, prompt)), str(n), fa], check=True, capture_output=True, text=True)
     token_line, logits_line = greedy.stdout.strip().splitlines()[:2]
     tokens = [int(t) for t in token_line.split(",")]
     logits = [float(x) for x in logits_line.split(",")]
@@ -239,6 +240,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--llama-bin")
+    ap.add_argument("--llama-flash-attn", default="auto", choices=["auto", "on", "off"],
+                    help="llama.cpp's flash attention (-fa); on the CPU it computes in lower "
+                         "precision")
     args = ap.parse_args()
 
     spec = mm.load_spec(args.spec)

@@ -5,12 +5,16 @@
 // as `OUT generate --print-tokens` does, then on a second line the
 // prefill's logits (its last row). Argmax ties go to the lowest id.
 //
-// usage: llama-greedy MODEL.gguf THREADS PROMPT_IDS NEW
+// usage: llama-greedy MODEL.gguf THREADS PROMPT_IDS NEW [FLASH_ATTN]
+// FLASH_ATTN: on, off or auto (the default, as llama-bench's -fa); on the
+// CPU, flash attention computes in lower precision (logits about 1e-4 from
+// an f32 reference where off gives about 1e-7).
 // Built by bench/peers/setup.sh against the llama.cpp it builds.
 #include "llama.h"
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,9 +25,21 @@ static void quiet(ggml_log_level level, const char *text, void *) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s MODEL.gguf THREADS PROMPT_IDS NEW\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s MODEL.gguf THREADS PROMPT_IDS NEW [on|off|auto]\n",
+                 argv[0]);
     return 2;
+  }
+  llama_flash_attn_type flashAttn = LLAMA_FLASH_ATTN_TYPE_AUTO;
+  if (argc == 6) {
+    if (!std::strcmp(argv[5], "on"))
+      flashAttn = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+    else if (!std::strcmp(argv[5], "off"))
+      flashAttn = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    else if (std::strcmp(argv[5], "auto")) {
+      std::fprintf(stderr, "error: FLASH_ATTN must be on, off or auto, not '%s'\n", argv[5]);
+      return 2;
+    }
   }
   int threads = std::atoi(argv[2]);
   int newTokens = std::atoi(argv[4]);
@@ -49,6 +65,7 @@ int main(int argc, char **argv) {
   params.n_batch = params.n_ubatch = static_cast<uint32_t>(prompt.size());
   params.n_threads = params.n_threads_batch = threads;
   params.type_k = params.type_v = GGML_TYPE_F32; // as llama-bench -ctk f32 -ctv f32
+  params.flash_attn_type = flashAttn;
   llama_context *ctx = llama_init_from_model(model, params);
   if (!ctx) {
     std::fprintf(stderr, "error: cannot create a context\n");

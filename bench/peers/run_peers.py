@@ -134,6 +134,7 @@ def main():
                     help="space-separated MIXes; 'per-layer' is XL,L,M,S,... over the layers")
     ap.add_argument("--engines", default=" ".join(ENGINES))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--llama-flash-attn", default="auto", choices=["auto", "on", "off"])
     args = ap.parse_args()
 
     os.makedirs(args.workdir, exist_ok=True)
@@ -168,6 +169,7 @@ def main():
     header = {"kind": "machine", "date": stamp, "cpu": cpu_model_name(),
               "spec": args.spec, "prompt_len": args.prompt_len, "new_tokens": args.new_tokens,
               "threads": args.threads, "repeats": args.repeats, "seed": args.seed,
+              "llama_flash_attn": args.llama_flash_attn,
               "mixes": {n: c for n, _, c in mixes}, **peak}
 
     elastic = None
@@ -205,7 +207,8 @@ def main():
                            "--prompt-len", str(args.prompt_len),
                            "--new-tokens", str(args.new_tokens), "--threads", str(args.threads),
                            "--repeats", str(args.repeats), "--workdir", args.workdir,
-                           "--llama-bin", os.path.join(args.build, "bench-peers", "llama.cpp", "bin")]
+                           "--llama-bin", os.path.join(args.build, "bench-peers", "llama.cpp", "bin"),
+                           "--llama-flash-attn", args.llama_flash_attn]
                     out = run(cmd, env=env).stdout
                     line = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
             except subprocess.CalledProcessError as e:
