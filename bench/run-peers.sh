@@ -53,7 +53,10 @@ done
 [[ -f $spec ]] || { echo "run-peers.sh: --spec $spec: no such file" >&2; exit 1; }
 
 start=$(date +%s)
-bash bench/peers/setup.sh "$build"
+# llama.cpp is built only when it is one of the engines.
+parts=venv
+[[ " $engines " == *" llama.cpp "* ]] && parts="venv llama"
+SETUP_PARTS=$parts bash bench/peers/setup.sh "$build"
 # matc, its runtime archives and matc-machine-peak, when this is a CMake
 # build folder (a no-op when they are up to date).
 if [[ -f $build/build.ninja ]]; then
