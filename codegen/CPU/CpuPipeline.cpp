@@ -1,5 +1,4 @@
-//===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for a CPU
-//-------===//
+//===- CpuPipeline.cpp - linalg on tensors -> LLVM dialect for a CPU ------===//
 #include "CPU/CpuPipeline.h"
 #include "CPU/Passes.h"
 #include "matc/Passes/BackendCommon.h"
