@@ -19,7 +19,7 @@ ENGINE_NAMES = {
     "torch-eager": "PyTorch eager",
     "torch-compile": "PyTorch `torch.compile`",
     "onnxruntime": "ONNX Runtime",
-    "llama.cpp": "llama.cpp (f32)",
+    "llama.cpp": "llama.cpp (f32 weights)",
 }
 ORDER = list(ENGINE_NAMES)
 
