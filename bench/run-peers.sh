@@ -3,7 +3,8 @@
 # run (issue 8, item 3): the machine's f32 FMA peak and read bandwidth
 # (matc-machine-peak), then prefill and decode tokens/s for each mix, for
 # matc static (--mix) and elastic (--elastic, the mix chosen at run time),
-# PyTorch eager, torch.compile, ONNX Runtime and llama.cpp (f32 GGUF; decode
+# PyTorch eager, torch.compile, ONNX Runtime and llama.cpp (f32 GGUF, f16 KV
+# cache, as llama-bench takes no f32 cache; decode
 # at depth = the prompt, llama-bench -d). Every peer's greedy tokens and
 # prefill logits are checked against matc's. Writes
 # bench/results/peers-<cpu>[-TAG].jsonl, a section of bench/RESULTS.md with

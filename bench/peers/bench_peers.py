@@ -10,7 +10,8 @@ calls this once per engine and mix), so no two engines' thread pools meet.
 Engines: torch-eager, torch-compile, onnxruntime (model.py's Submodel, the
 ONNX graphs exported from it), llama.cpp (a GGUF written by gguf_export.py,
 timed by llama-bench: prefill from an empty context, decode at depth = the
-prompt length, `-d`; the tokens from llama-greedy).
+prompt length, `-d`, f16 KV cache (llama-bench takes no f32 cache); the tokens
+and logits from llama-greedy with the same cache type and flash attention).
 
 usage: bench_peers.py --engine E --spec SPEC --weights W --mix MIX
        [--prompt-len 512] [--new-tokens 32] [--threads 2] [--repeats 3]
@@ -180,8 +181,10 @@ def run_onnxruntime(args, spec, weights, widths, prompt):
 def llama_bench(binary, gguf, threads, repeats, flash_attn, extra):
     """One llama-bench test; returns its best tokens/s (llama-bench runs one
     warm-up of its own first)."""
-    cmd = [binary, "-m", gguf, "-t", str(threads), "-r", str(repeats), "-ctk", "f32", "-ctv",
-           "f32", "-fa", flash_attn, "-o", "jsonl"] + extra
+    # The KV cache is llama-bench's default, f16: this llama-bench accepts
+    # no f32 cache type (-ctk f16, bf16 or quantized types only).
+    cmd = [binary, "-m", gguf, "-t", str(threads), "-r", str(repeats), "-ctk", "f16", "-ctv",
+           "f16", "-fa", flash_attn, "-o", "jsonl"] + extra
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     lines = [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
     if len(lines) != 1:
@@ -212,7 +215,8 @@ def run_llama(args, spec, weights, widths, prompt):
                                          ["-p", "0", "-n", str(n), "-d", str(p)])
     greedy = subprocess.run(
         [os.path.join(args.llama_bin, "llama-greedy"), path, str(args.threads),
-         ",".join(map(str, prompt)), str(n), fa], check=True, capture_output=True, text=True)
+         ",".join(map(str, prompt)), str(n), fa, "f16"], check=True, capture_output=True,
+        text=True)
     token_line, logits_line = greedy.stdout.strip().splitlines()[:2]
     tokens = [int(t) for t in token_line.split(",")]
     logits = [float(x) for x in logits_line.split(",")]

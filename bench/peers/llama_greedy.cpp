@@ -5,10 +5,11 @@
 // as `OUT generate --print-tokens` does, then on a second line the
 // prefill's logits (its last row). Argmax ties go to the lowest id.
 //
-// usage: llama-greedy MODEL.gguf THREADS PROMPT_IDS NEW [FLASH_ATTN]
+// usage: llama-greedy MODEL.gguf THREADS PROMPT_IDS NEW [FLASH_ATTN [KV_TYPE]]
 // FLASH_ATTN: on, off or auto (the default, as llama-bench's -fa); on the
 // CPU, flash attention computes in lower precision (logits about 1e-4 from
-// an f32 reference where off gives about 1e-7).
+// an f32 reference where off gives about 1e-7). KV_TYPE: f16 (the default,
+// as llama-bench's) or f32 (which llama-bench's -ctk does not accept).
 // Built by bench/peers/setup.sh against the llama.cpp it builds.
 #include "llama.h"
 
@@ -25,13 +26,23 @@ static void quiet(ggml_log_level level, const char *text, void *) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5 && argc != 6) {
-    std::fprintf(stderr, "usage: %s MODEL.gguf THREADS PROMPT_IDS NEW [on|off|auto]\n",
+  if (argc < 5 || argc > 7) {
+    std::fprintf(stderr,
+                 "usage: %s MODEL.gguf THREADS PROMPT_IDS NEW [on|off|auto [f16|f32]]\n",
                  argv[0]);
     return 2;
   }
+  ggml_type kvType = GGML_TYPE_F16;
+  if (argc == 7) {
+    if (!std::strcmp(argv[6], "f32"))
+      kvType = GGML_TYPE_F32;
+    else if (std::strcmp(argv[6], "f16")) {
+      std::fprintf(stderr, "error: KV_TYPE must be f16 or f32, not '%s'\n", argv[6]);
+      return 2;
+    }
+  }
   llama_flash_attn_type flashAttn = LLAMA_FLASH_ATTN_TYPE_AUTO;
-  if (argc == 6) {
+  if (argc >= 6) {
     if (!std::strcmp(argv[5], "on"))
       flashAttn = LLAMA_FLASH_ATTN_TYPE_ENABLED;
     else if (!std::strcmp(argv[5], "off"))
@@ -64,7 +75,7 @@ int main(int argc, char **argv) {
   params.n_ctx = static_cast<uint32_t>(prompt.size() + newTokens + 16);
   params.n_batch = params.n_ubatch = static_cast<uint32_t>(prompt.size());
   params.n_threads = params.n_threads_batch = threads;
-  params.type_k = params.type_v = GGML_TYPE_F32; // as llama-bench -ctk f32 -ctv f32
+  params.type_k = params.type_v = kvType;
   params.flash_attn_type = flashAttn;
   llama_context *ctx = llama_init_from_model(model, params);
   if (!ctx) {

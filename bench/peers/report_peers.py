@@ -19,7 +19,7 @@ ENGINE_NAMES = {
     "torch-eager": "PyTorch eager",
     "torch-compile": "PyTorch `torch.compile`",
     "onnxruntime": "ONNX Runtime",
-    "llama.cpp": "llama.cpp (f32)",
+    "llama.cpp": "llama.cpp (f32 weights)",
 }
 ORDER = list(ENGINE_NAMES)
 
@@ -64,7 +64,8 @@ def section(header, rows, path, plot):
         f"{header['cpu']} (matc compiles for {target or '?'}), {header['cores']} cores; "
         f"measured in the same run: {header['fma_gflops_all']} GFLOP/s f32 FMA and "
         f"{header['read_gbs_all']} GB/s read on all cores ({header['fma_gflops_1core']} and "
-        f"{header['read_gbs_1core']} on one). llama.cpp: f32 GGUF and KV cache, flash "
+        f"{header['read_gbs_1core']} on one). llama.cpp: f32 GGUF, f16 KV cache (its "
+        f"default; this llama-bench accepts no f32 cache), flash "
         f"attention `{header.get('llama_flash_attn', 'auto')}` (`-fa`; on the CPU it computes "
         f"in lower precision, hence its larger logit differences). Raw lines: `{path}`.")
     out.append("")
