@@ -91,6 +91,21 @@ bool isMultiplyAccumulateBody(Block &body) {
   return body.getOperations().size() == ops;
 }
 
+/// What every CPU kernel needs of a linalg op, whatever its maps: two
+/// memref inputs and one memref output, a contraction per linalg's
+/// interface, the kernel's element types and exactly a multiply-accumulate
+/// body.
+bool isKernelMultiplyAccumulate(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return false;
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
+        c = op.getDpsInits()[0];
+  return isa<MemRefType>(a.getType()) && isa<MemRefType>(b.getType()) &&
+         isa<MemRefType>(c.getType()) && hasKernelElementTypes(a, b, c) &&
+         isMultiplyAccumulateBody(*op.getBlock());
+}
+
 /// `outs[m, n] += ins0[m, k] * ins1[n, k]` on buffers, with f32 activations
 /// and output and f32 or bf16 weights: a linalg.generic or a named
 /// linalg.matmul with these indexing maps. Recognized as a contraction by
@@ -119,15 +134,9 @@ bool matc::isMatmulTransposedB(linalg::LinalgOp op) {
 
 std::optional<matc::RowContraction>
 matc::matchRowContraction(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
-    return std::nullopt;
-  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
-        c = op.getDpsInits()[0];
-  if (!isa<MemRefType>(a.getType()) || !isa<MemRefType>(b.getType()) ||
-      !isa<MemRefType>(c.getType()) || !hasKernelElementTypes(a, b, c) ||
-      !hasUnitInnerStride(a) || !hasUnitInnerStride(b) ||
-      !isMultiplyAccumulateBody(*op.getBlock()))
+  if (!isKernelMultiplyAccumulate(op) ||
+      !hasUnitInnerStride(op.getDpsInputs()[0]) ||
+      !hasUnitInnerStride(op.getDpsInputs()[1]))
     return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   if (!llvm::all_of(maps, [](AffineMap map) {
@@ -173,16 +182,9 @@ matc::matchRowContraction(linalg::LinalgOp op) {
 
 std::optional<matc::ColumnContraction>
 matc::matchColumnContraction(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
-      !linalg::isaContractionOpInterface(op))
-    return std::nullopt;
-  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
-        c = op.getDpsInits()[0];
-  if (!isa<MemRefType>(a.getType()) || !isa<MemRefType>(b.getType()) ||
-      !isa<MemRefType>(c.getType()) || !hasKernelElementTypes(a, b, c) ||
-      !hasUnitInnerStride(b) || !hasUnitInnerStride(c) ||
-      !isMultiplyAccumulateBody(*op.getBlock()))
+  if (op.getNumLoops() != 3 || !isKernelMultiplyAccumulate(op) ||
+      !hasUnitInnerStride(op.getDpsInputs()[1]) ||
+      !hasUnitInnerStride(op.getDpsInits()[0]))
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   ColumnContraction dims;
