@@ -75,6 +75,15 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
     from L1 by every row block. Columns that fill no panel use the dot
     kernel. The CPU back end sets every shape from the target's vector width
     and register count (CpuTarget.cpp).
+
+    With `packed-rows` > 0, column contractions run on the same
+    outer-product kernel too, reading the rows of the operand that is
+    contiguous along the output's innermost dimension in place (no copy):
+    the backward's dX = dY x W and dW = dY^T x X, and attention's batched
+    gradients dQ = dS K, dK = dS^T Q, dV = P^T dO and dP = dO V^T. Batch
+    dimensions (KV heads) and panels run in parallel; further row
+    dimensions and further reductions (grouped query heads) are loops
+    around the kernel; columns that fill no panel are scalar dot products.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",

@@ -48,21 +48,26 @@ public:
       : ContractionLowering(op, dims, shape, /*columnContraction=*/false) {}
 
   /// A column contraction (matc::matchColumnContraction): the outer-product
-  /// kernel reads the second input's rows in place, as they are contiguous
-  /// along n; it needs no copy and no dot kernel.
+  /// kernel reads the rows of `b` (here `w`) in place, as they are
+  /// contiguous along n; it needs no copy and no dot kernel. Its other
+  /// reductions are sequential loops around the kernel's k loop.
   ContractionLowering(linalg::LinalgOp op,
                       const matc::ColumnContraction &column, KernelShape shape)
-      : ContractionLowering(op, {{}, {column.m}, {column.n}, column.k}, shape,
-                            /*columnContraction=*/true) {}
+      : ContractionLowering(op, {column.batch, column.m, {column.n}, column.k},
+                            shape, /*columnContraction=*/true,
+                            column.aInput) {
+    outerReductions = column.reductions;
+  }
 
 private:
   ContractionLowering(linalg::LinalgOp op, const matc::RowContraction &dims,
-                      KernelShape shape, bool columnContraction)
+                      KernelShape shape, bool columnContraction,
+                      unsigned aInput = 0)
       : op(op), loc(op.getLoc()), dims(dims), shape(shape),
-        columnContraction(columnContraction), a(op.getDpsInputs()[0]),
-        w(op.getDpsInputs()[1]), c(op.getDpsInits()[0]) {
+        columnContraction(columnContraction), a(op.getDpsInputs()[aInput]),
+        w(op.getDpsInputs()[1 - aInput]), c(op.getDpsInits()[0]) {
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-    aMap = maps[0], wMap = maps[1], cMap = maps[2];
+    aMap = maps[aInput], wMap = maps[1 - aInput], cMap = maps[2];
     SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
     mDim = blockedDimension(dims.m, staticSizes);
     nDim = blockedDimension(dims.n, staticSizes);
@@ -189,30 +194,42 @@ private:
     int64_t panel = shape.packedVectors * shape.lanes;
     Value panels = arith::DivUIOp::create(b, loc, nEnd, constant(b, panel));
     auto bufferType = MemRefType::get({shape.packedDepth, panel}, f32);
+    // In parallel over the batch dimensions (column contractions only) and
+    // the panels.
+    SmallVector<Value> lower(dims.batch.size() + 1, constant(b, 0)), upper,
+        steps(dims.batch.size() + 1, constant(b, 1));
+    for (unsigned dim : dims.batch)
+      upper.push_back(sizes[dim]);
+    upper.push_back(panels);
     scf::ParallelOp::create(
-        b, loc, ValueRange{constant(b, 0)}, ValueRange{panels},
-        ValueRange{constant(b, 1)},
+        b, loc, lower, upper, steps,
         [&](OpBuilder &pb, Location, ValueRange ivs) {
-          Value n0 =
-              arith::MulIOp::create(pb, loc, ivs[0], constant(pb, panel));
+          SmallVector<Value> at(op.getNumLoops());
+          for (auto [dim, iv] : llvm::zip(dims.batch, ivs))
+            at[dim] = iv;
+          at[nDim] =
+              arith::MulIOp::create(pb, loc, ivs.back(), constant(pb, panel));
           Value buffer;
           if (!columnContraction)
             buffer = memref::AllocaOp::create(pb, loc, bufferType);
-          forLoop(pb, constant(pb, 0), sizes[dims.k], shape.packedDepth,
-                  [&](OpBuilder &kb, Value k0) {
-                    emitPackedDepthBlock(kb, buffer, n0, k0);
-                  });
+          forEachIndex(
+              pb, at, outerReductions,
+              [&](OpBuilder &rb, SmallVector<Value> reductionAt) {
+                forLoop(rb, constant(rb, 0), sizes[dims.k], shape.packedDepth,
+                        [&](OpBuilder &kb, Value k0) {
+                          emitPackedDepthBlock(kb, buffer, reductionAt, k0);
+                        });
+              });
         });
   }
 
-  void emitPackedDepthBlock(OpBuilder &b, Value buffer, Value n0, Value k0) {
+  void emitPackedDepthBlock(OpBuilder &b, Value buffer, ArrayRef<Value> at,
+                            Value k0) {
     int64_t panel = shape.packedVectors * shape.lanes;
     Value depth = arith::MinUIOp::create(
         b, loc, constant(b, shape.packedDepth),
         arith::SubIOp::create(b, loc, sizes[dims.k], k0));
     // buffer[kk, j] = W[n0 + j, k0 + kk]
-    SmallVector<Value> at(op.getNumLoops());
-    at[nDim] = n0;
     if (buffer) {
       forLoop(b, constant(b, 0), depth, 1, [&](OpBuilder &fb, Value kk) {
         Value k = arith::AddIOp::create(fb, loc, k0, kk);
@@ -226,24 +243,33 @@ private:
         }
       });
     }
-    Value fullRows = roundDown(b, sizes[mDim], shape.packedRows);
-    forLoop(b, constant(b, 0), fullRows, shape.packedRows,
-            [&](OpBuilder &fb, Value m0) {
-              emitOuterProducts(fb, buffer, m0, n0, k0, depth,
-                                shape.packedRows);
-            });
-    forLoop(b, fullRows, sizes[mDim], 1, [&](OpBuilder &fb, Value m) {
-      emitOuterProducts(fb, buffer, m, n0, k0, depth, 1);
-    });
+    SmallVector<unsigned> outerRows;
+    for (unsigned dim : dims.m)
+      if (dim != mDim)
+        outerRows.push_back(dim);
+    forEachIndex(b, to_vector(at), outerRows,
+                 [&](OpBuilder &ob, SmallVector<Value> rowAt) {
+                   Value fullRows =
+                       roundDown(ob, sizes[mDim], shape.packedRows);
+                   forLoop(ob, constant(ob, 0), fullRows, shape.packedRows,
+                           [&](OpBuilder &fb, Value m0) {
+                             rowAt[mDim] = m0;
+                             emitOuterProducts(fb, buffer, rowAt, k0, depth,
+                                               shape.packedRows);
+                           });
+                   forLoop(ob, fullRows, sizes[mDim], 1,
+                           [&](OpBuilder &fb, Value m) {
+                             rowAt[mDim] = m;
+                             emitOuterProducts(fb, buffer, rowAt, k0, depth,
+                                               1);
+                           });
+                 });
   }
 
   /// C[m0 .. m0+rows, n0 .. n0+panel] += A[.., k0 .. k0+depth] x buffer.
-  void emitOuterProducts(OpBuilder &b, Value buffer, Value m0, Value n0,
+  void emitOuterProducts(OpBuilder &b, Value buffer, ArrayRef<Value> at,
                          Value k0, Value depth, int64_t rows) {
     int64_t vectors = shape.packedVectors;
-    SmallVector<Value> at(op.getNumLoops());
-    at[mDim] = m0;
-    at[nDim] = n0;
     SmallVector<Value> init;
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t v = 0; v < vectors; ++v)
@@ -289,37 +315,74 @@ private:
   }
 
   /// Columns [nBegin, N) of a column contraction, which fill no panel:
-  /// scalar dot products, in parallel over rows.
+  /// scalar dot products, in parallel over the batch dimensions and rows.
   void emitScalarColumns(OpBuilder &b, Value nBegin) {
+    SmallVector<unsigned> parallelDims(dims.batch.begin(), dims.batch.end());
+    parallelDims.push_back(mDim);
+    SmallVector<unsigned> loopDims;
+    for (unsigned dim : dims.m)
+      if (dim != mDim)
+        loopDims.push_back(dim);
+    SmallVector<Value> lower(parallelDims.size(), constant(b, 0)), upper,
+        steps(parallelDims.size(), constant(b, 1));
+    for (unsigned dim : parallelDims)
+      upper.push_back(sizes[dim]);
     scf::ParallelOp::create(
-        b, loc, ValueRange{constant(b, 0)}, ValueRange{sizes[mDim]},
-        ValueRange{constant(b, 1)},
+        b, loc, lower, upper, steps,
         [&](OpBuilder &pb, Location, ValueRange ivs) {
-          forLoop(pb, nBegin, sizes[nDim], 1, [&](OpBuilder &nb, Value n) {
-            SmallVector<Value> at(op.getNumLoops());
-            at[mDim] = ivs[0];
-            at[nDim] = n;
-            SmallVector<Value> where = indices(nb, cMap, at, 0, 0, Value());
-            Value old = memref::LoadOp::create(nb, loc, c, where);
-            auto loop = scf::ForOp::create(
-                nb, loc, constant(nb, 0), sizes[dims.k], constant(nb, 1),
-                ValueRange{old},
-                [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
-                  Value x = memref::LoadOp::create(
-                      kb, loc, a, indices(kb, aMap, at, 0, 0, k));
-                  Value y = memref::LoadOp::create(
-                      kb, loc, w, indices(kb, wMap, at, 0, 0, k));
-                  if (y.getType() != f32)
-                    y = arith::ExtFOp::create(kb, loc, f32, y);
-                  scf::YieldOp::create(
-                      kb, loc,
-                      ValueRange{arith::AddFOp::create(
-                          kb, loc, acc[0],
-                          arith::MulFOp::create(kb, loc, x, y))});
-                });
-            memref::StoreOp::create(nb, loc, loop.getResult(0), c, where);
+          SmallVector<Value> at(op.getNumLoops());
+          for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
+            at[dim] = iv;
+          forEachIndex(pb, at, loopDims, [&](OpBuilder &lb,
+                                              SmallVector<Value> rowAt) {
+            forLoop(lb, nBegin, sizes[nDim], 1, [&](OpBuilder &nb, Value n) {
+              rowAt[nDim] = n;
+              forEachIndex(nb, rowAt, outerReductions, [&](OpBuilder &rb,
+                                                           SmallVector<Value>
+                                                               where) {
+                emitScalarDot(rb, where);
+              });
+            });
           });
         });
+  }
+
+  /// C[at] += sum over k of A[at, k] * W[at, k].
+  void emitScalarDot(OpBuilder &b, ArrayRef<Value> at) {
+    SmallVector<Value> where = indices(b, cMap, at, 0, 0, Value());
+    Value old = memref::LoadOp::create(b, loc, c, where);
+    auto loop = scf::ForOp::create(
+        b, loc, constant(b, 0), sizes[dims.k], constant(b, 1), ValueRange{old},
+        [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
+          Value x =
+              memref::LoadOp::create(kb, loc, a, indices(kb, aMap, at, 0, 0, k));
+          Value y =
+              memref::LoadOp::create(kb, loc, w, indices(kb, wMap, at, 0, 0, k));
+          if (y.getType() != f32)
+            y = arith::ExtFOp::create(kb, loc, f32, y);
+          scf::YieldOp::create(
+              kb, loc,
+              ValueRange{arith::AddFOp::create(
+                  kb, loc, acc[0], arith::MulFOp::create(kb, loc, x, y))});
+        });
+    memref::StoreOp::create(b, loc, loop.getResult(0), c, where);
+  }
+
+  /// `body` inside nested loops over the whole range of each of `loopDims`,
+  /// with `at` holding their indices.
+  void forEachIndex(OpBuilder &b, SmallVector<Value> at,
+                    ArrayRef<unsigned> loopDims,
+                    function_ref<void(OpBuilder &, SmallVector<Value>)> body) {
+    if (loopDims.empty()) {
+      body(b, at);
+      return;
+    }
+    forLoop(b, constant(b, 0), sizes[loopDims.front()], 1,
+            [&](OpBuilder &fb, Value iv) {
+              SmallVector<Value> inner = at;
+              inner[loopDims.front()] = iv;
+              forEachIndex(fb, inner, loopDims.drop_front(), body);
+            });
   }
 
   /// The dimension blocked in registers: a dynamic one (tokens, key
@@ -347,26 +410,19 @@ private:
 
   void emitOuterRows(OpBuilder &b, SmallVector<Value> at,
                      ArrayRef<unsigned> outer, int64_t columns) {
-    if (!outer.empty()) {
-      forLoop(b, constant(b, 0), sizes[outer.front()], 1,
-              [&](OpBuilder &fb, Value iv) {
-                SmallVector<Value> inner = at;
-                inner[outer.front()] = iv;
-                emitOuterRows(fb, inner, outer.drop_front(), columns);
+    forEachIndex(b, at, outer, [&](OpBuilder &ob, SmallVector<Value> rowAt) {
+      Value fullRows = roundDown(ob, sizes[mDim], shape.rows);
+      forLoop(ob, constant(ob, 0), fullRows, shape.rows,
+              [&](OpBuilder &fb, Value m0) {
+                SmallVector<Value> block = rowAt;
+                block[mDim] = m0;
+                emitBlock(fb, block, shape.rows, columns);
               });
-      return;
-    }
-    Value fullRows = roundDown(b, sizes[mDim], shape.rows);
-    forLoop(b, constant(b, 0), fullRows, shape.rows,
-            [&](OpBuilder &fb, Value m0) {
-              SmallVector<Value> block = at;
-              block[mDim] = m0;
-              emitBlock(fb, block, shape.rows, columns);
-            });
-    forLoop(b, fullRows, sizes[mDim], 1, [&](OpBuilder &fb, Value m) {
-      SmallVector<Value> block = at;
-      block[mDim] = m;
-      emitBlock(fb, block, 1, columns);
+      forLoop(ob, fullRows, sizes[mDim], 1, [&](OpBuilder &fb, Value m) {
+        SmallVector<Value> block = rowAt;
+        block[mDim] = m;
+        emitBlock(fb, block, 1, columns);
+      });
     });
   }
 
@@ -481,6 +537,8 @@ private:
   matc::RowContraction dims;
   KernelShape shape;
   bool columnContraction;
+  /// A column contraction's reductions other than k.
+  SmallVector<unsigned> outerReductions;
   Value a, w, c;
   AffineMap aMap, wMap, cMap;
   unsigned mDim, nDim;

@@ -182,42 +182,65 @@ matc::matchRowContraction(linalg::LinalgOp op) {
 
 std::optional<matc::ColumnContraction>
 matc::matchColumnContraction(linalg::LinalgOp op) {
-  if (op.getNumLoops() != 3 || !isKernelMultiplyAccumulate(op) ||
-      !hasUnitInnerStride(op.getDpsInputs()[1]) ||
+  if (!isKernelMultiplyAccumulate(op) ||
       !hasUnitInnerStride(op.getDpsInits()[0]))
     return std::nullopt;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  ColumnContraction dims;
-  unsigned reductions = 0;
-  for (unsigned dim = 0; dim < 3; ++dim)
-    if (iterators[dim] == utils::IteratorType::reduction) {
-      dims.k = dim;
-      ++reductions;
-    }
-  if (reductions != 1)
-    return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto dimsOf = [](AffineMap map) {
-    SmallVector<unsigned> result;
-    for (AffineExpr expr : map.getResults()) {
-      auto dim = dyn_cast<AffineDimExpr>(expr);
-      if (!dim)
-        return SmallVector<unsigned>();
-      result.push_back(dim.getPosition());
-    }
-    return result;
+  if (!llvm::all_of(maps, [](AffineMap map) {
+        return map.getNumResults() > 0 &&
+               map.isProjectedPermutation(/*allowZeroInResults=*/false);
+      }))
+    return std::nullopt;
+  ColumnContraction dims;
+  dims.n = cast<AffineDimExpr>(maps[2].getResults().back()).getPosition();
+  // `b` holds n innermost and contiguously; `a` (f32) does not hold n.
+  auto isB = [&](unsigned input) {
+    Value operand = op.getDpsInputs()[input];
+    return maps[input].getResults().back() ==
+               getAffineDimExpr(dims.n, op.getContext()) &&
+           hasUnitInnerStride(operand) &&
+           !maps[1 - input].isFunctionOfDim(dims.n) &&
+           cast<MemRefType>(op.getDpsInputs()[1 - input].getType())
+               .getElementType()
+               .isF32();
   };
-  SmallVector<unsigned> aDims = dimsOf(maps[0]), bDims = dimsOf(maps[1]),
-                        cDims = dimsOf(maps[2]);
-  if (cDims.size() != 2 || bDims.size() != 2 || aDims.size() != 2)
+  if (isB(1))
+    dims.aInput = 0;
+  else if (isB(0))
+    dims.aInput = 1;
+  else
     return std::nullopt;
-  dims.m = cDims[0];
-  dims.n = cDims[1];
-  if (dims.m == dims.k || dims.n == dims.k || dims.m == dims.n)
+  AffineMap aMap = maps[dims.aInput], bMap = maps[1 - dims.aInput];
+  SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
+  SmallVector<unsigned> reductions;
+  for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray())) {
+    bool inA = aMap.isFunctionOfDim(dim), inB = bMap.isFunctionOfDim(dim),
+         inC = maps[2].isFunctionOfDim(dim);
+    if (iterator == utils::IteratorType::reduction) {
+      if (!inA || !inB || inC)
+        return std::nullopt;
+      reductions.push_back(dim);
+    } else if (dim == dims.n) {
+      continue;
+    } else if (inA && inB && inC) {
+      dims.batch.push_back(dim);
+    } else if (inA && !inB && inC) {
+      dims.m.push_back(dim);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (reductions.empty() || dims.m.empty())
     return std::nullopt;
-  bool aHasMK = (aDims[0] == dims.m && aDims[1] == dims.k) ||
-                (aDims[0] == dims.k && aDims[1] == dims.m);
-  if (!aHasMK || bDims[0] != dims.k || bDims[1] != dims.n)
-    return std::nullopt;
+  // k runs the kernel's inner loop: the longest reduction.
+  dims.k = reductions.front();
+  for (unsigned dim : reductions)
+    if (ShapedType::isDynamic(staticSizes[dim]) ||
+        (!ShapedType::isDynamic(staticSizes[dims.k]) &&
+         staticSizes[dim] > staticSizes[dims.k]))
+      dims.k = dim;
+  for (unsigned dim : reductions)
+    if (dim != dims.k)
+      dims.reductions.push_back(dim);
   return dims;
 }

@@ -343,3 +343,92 @@ func.func @reduction_not_innermost(%q: memref<?x32xf32>, %keys: memref<32x?xf32>
   }
   return
 }
+
+// -----
+
+// Attention's key gradient dK[s, kh, d] = sum over g, t of dS[kh, g, t, s] *
+// Q[t, kh, g, d]: Q and dK are contiguous along d, so with the packed
+// kernel it is a column contraction: kh (in every operand) is a batch
+// dimension, run in parallel with the panels of d; the dynamic reduction t
+// is the kernel's k; the other reduction g is a loop around it; s, the
+// dynamic row dimension, is register-blocked. Without the packed kernel the
+// generic stays.
+// CHECK-LABEL: func.func @attention_key_gradient
+// CHECK: linalg.generic
+// PACKED-LABEL: func.func @attention_key_gradient
+// PACKED-NOT: linalg.generic
+// PACKED: scf.parallel (%[[KH:.*]], %[[P:.*]]) = ({{.*}}) to (%c2{{(_[0-9]+)?}}, %{{.*}})
+// PACKED: %[[N0:.*]] = arith.muli %[[P]], %c16
+// PACKED: scf.for %[[G:[a-z0-9_]*]] = %{{.*}} to %c3
+// PACKED: scf.for %[[K0:[a-z0-9_]*]] = %{{.*}} to %[[T:.*]] step %c256
+// PACKED: scf.for %[[S:[a-z0-9_]*]] = %{{.*}} to %{{.*}} step %c6
+// PACKED: vector.load %arg2[%[[S]], %[[KH]], %[[N0]]] : memref<?x2x32xf32>, vector<8xf32>
+// PACKED: scf.for %[[KK:[a-z0-9_]*]] = {{.*}} iter_args
+// PACKED: %[[K:.*]] = arith.addi %[[K0]], %[[KK]]
+// PACKED: vector.load %arg1[%[[K]], %[[KH]], %[[G]], %[[N0]]] : memref<?x2x3x32xf32>, vector<8xf32>
+// PACKED: memref.load %arg0[%[[KH]], %[[G]], %[[K]], %[[S]]] : memref<2x3x?x?xf32>
+// PACKED: vector.broadcast
+// PACKED-COUNT-2: vector.fma
+// PACKED-NOT: memref.alloca
+// PACKED: return
+#ds = affine_map<(s, kh, d, g, t) -> (kh, g, t, s)>
+#q3 = affine_map<(s, kh, d, g, t) -> (t, kh, g, d)>
+#dk = affine_map<(s, kh, d, g, t) -> (s, kh, d)>
+func.func @attention_key_gradient(%ds: memref<2x3x?x?xf32>, %q: memref<?x2x3x32xf32>, %dk: memref<?x2x32xf32>) {
+  linalg.generic {indexing_maps = [#ds, #q3, #dk], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%ds, %q : memref<2x3x?x?xf32>, memref<?x2x3x32xf32>) outs(%dk : memref<?x2x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Attention's value gradient in the V cache's layout, dV[kh, d, s] = sum
+// over g, t of P[kh, g, t, s] * dO[t, kh, g, d]: the first input, not the
+// second, is the one contiguous along the output's innermost s, so the
+// roles swap: P's rows are read in place, dO is broadcast.
+// PACKED-LABEL: func.func @attention_value_gradient
+// PACKED-NOT: linalg.generic
+// PACKED: scf.parallel
+// PACKED: vector.load %arg0[%[[KH:.*]], %[[G:.*]], %[[K:.*]], %[[N0:.*]]] : memref<2x3x?x?xf32>, vector<8xf32>
+// PACKED: memref.load %arg1[%[[K]], %[[KH]], %[[G]], %{{.*}}] : memref<?x2x3x32xf32>
+// PACKED: vector.fma
+#p4 = affine_map<(kh, d, s, g, t) -> (kh, g, t, s)>
+#do4 = affine_map<(kh, d, s, g, t) -> (t, kh, g, d)>
+#dv4 = affine_map<(kh, d, s, g, t) -> (kh, d, s)>
+func.func @attention_value_gradient(%p: memref<2x3x?x?xf32>, %do: memref<?x2x3x32xf32>, %dv: memref<2x32x?xf32>) {
+  linalg.generic {indexing_maps = [#p4, #do4, #dv4], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%p, %do : memref<2x3x?x?xf32>, memref<?x2x3x32xf32>) outs(%dv : memref<2x32x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Neither a column contraction (the output's innermost dimension d is not
+// the innermost of either input) nor a row one (the reduction s is not
+// innermost in x).
+// PACKED-LABEL: func.func @output_not_contiguous_in_inputs
+// PACKED: linalg.generic
+// PACKED-NOT: vector.
+#x5 = affine_map<(t, d, s) -> (s, t)>
+#y5 = affine_map<(t, d, s) -> (d, s)>
+#z5 = affine_map<(t, d, s) -> (t, d)>
+func.func @output_not_contiguous_in_inputs(%x: memref<?x?xf32>, %y: memref<32x?xf32>, %z: memref<?x32xf32>) {
+  linalg.generic {indexing_maps = [#x5, #y5, #z5], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %y : memref<?x?xf32>, memref<32x?xf32>) outs(%z : memref<?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

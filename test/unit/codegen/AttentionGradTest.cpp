@@ -12,7 +12,7 @@
 // ~h^2 |L'''| ~ 1e-10 and rounding ~1e-16 |L| / h ~ 1e-10, so 1e-7 (absolute,
 // gradients are O(1)) leaves a wide margin and still catches any wrong term.
 // Compiled f32 against the double reference: each gradient is a chain of
-// four dot products over at most 8 terms and an exp that the CPU back end
+// four dot products over at most 80 terms and an exp that the CPU back end
 // approximates by a polynomial to a few ulp, so errors of ~1e-7 are expected
 // (and seen); 1e-5 * max(1, max |reference|) allows for them, while a wrong
 // mask, scale or head mapping moves results by 1e-2 or more. The large-score
@@ -54,6 +54,9 @@ struct Problem {
   int64_t tokens, positions, start;
   double magnify = 1.0;
   bool withStart = true;
+  /// The kernel shapes: the host's, or AVX-512's (16-lane vectors, which
+  /// LLVM splits where the CPU lacks them).
+  bool avx512Kernels = false;
 };
 
 /// Names the problem in failure messages.
@@ -298,13 +301,20 @@ void expectClose(const std::vector<float> &got, const std::vector<double> &want,
 class AttentionGrad : public ::testing::TestWithParam<Problem> {
 protected:
   /// The module for `shape`, or null (with a failure recorded).
-  static JitModule *compiledFor(const Heads &shape) {
-    auto key =
-        std::make_tuple(shape.heads, shape.kvHeads, shape.headDim, shape.scale);
+  static JitModule *compiledFor(const Heads &shape, bool avx512Kernels) {
+    auto key = std::make_tuple(shape.heads, shape.kvHeads, shape.headDim,
+                               shape.scale, avx512Kernels);
     std::unique_ptr<JitModule> &module = modules[key];
     if (!module) {
       std::string error;
-      module = JitModule::compile(moduleText(shape), error);
+      if (avx512Kernels) {
+        matc::cpu::KernelConfig config; // its defaults are AVX-512's shapes
+        config.vectorLanes = 16;
+        config.packedVectors = 4;
+        module = JitModule::compile(moduleText(shape), error, config);
+      } else {
+        module = JitModule::compile(moduleText(shape), error);
+      }
       if (!module)
         ADD_FAILURE() << "compiling the attention module failed:\n" << error;
     }
@@ -313,7 +323,7 @@ protected:
   static void TearDownTestSuite() { modules.clear(); }
 
 private:
-  static inline std::map<std::tuple<int64_t, int64_t, int64_t, double>,
+  static inline std::map<std::tuple<int64_t, int64_t, int64_t, double, bool>,
                          std::unique_ptr<JitModule>>
       modules;
 };
@@ -322,7 +332,7 @@ TEST_P(AttentionGrad, MatchesReferenceAndFiniteDifferences) {
   const Problem &p = GetParam();
   const Heads &shape = p.shape;
   ASSERT_EQ(shape.heads % shape.kvHeads, 0);
-  JitModule *compiled = compiledFor(shape);
+  JitModule *compiled = compiledFor(shape, p.avx512Kernels);
   ASSERT_NE(compiled, nullptr);
   JitModule &module = *compiled;
 
@@ -421,6 +431,13 @@ TEST_P(AttentionGrad, MatchesReferenceAndFiniteDifferences) {
 // not powers of two, so a scale applied twice or missed shows.
 constexpr Heads kGqa{4, 2, 8, 0.3535533905932738};
 constexpr Heads kMqa{3, 1, 4, 0.37};
+// head_dim 40 and 13 rows reach the outer-product kernel of the backward's
+// batched contractions (dQ = dS K, dK = dS^T Q, dV = P^T dO, dP = dO V^T):
+// two blocks of 6 rows and a single one; two panels of 16 columns and 8
+// leftover columns with AVX2's kernel shapes; head_dim 80 makes one panel
+// of 64 and 16 leftover columns with AVX-512's.
+constexpr Heads kWide{4, 2, 40, 0.15811388300841897};
+constexpr Heads kWider{4, 2, 80, 0.11180339887498948};
 
 const Problem kProblems[] = {
     {"SingleToken", kGqa, 1, 1, 0},
@@ -432,6 +449,9 @@ const Problem kProblems[] = {
     {"LargeScores", kGqa, 4, 6, 2, /*magnify=*/300.0},
     {"MultiQueryPrefill", kMqa, 4, 4, 0},
     {"MultiQueryChunk", kMqa, 2, 5, 3},
+    {"WidePrefill", kWide, 13, 13, 0},
+    {"WideChunkAfterPrefix", kWide, 7, 16, 9},
+    {"WiderPrefillAvx512Kernels", kWider, 13, 13, 0, 1.0, true, true},
 };
 
 INSTANTIATE_TEST_SUITE_P(CausalAttention, AttentionGrad,

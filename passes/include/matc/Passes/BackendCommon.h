@@ -43,12 +43,21 @@ struct RowContraction {
 };
 std::optional<RowContraction> matchRowContraction(mlir::linalg::LinalgOp op);
 
-/// The loop dimensions of a column contraction: `outs[m, n] += ext?(ins0[m,
-/// k] or ins0[k, m]) * ext?(ins1[k, n])`, the same types as above, with the
-/// second input and the output contiguous along n. These are the layouts of
-/// the backward's matmuls: dX = dY x W and dW = dY^T x X.
+/// The loop dimensions of a column contraction: `outs[.., n] += ext?(a) *
+/// ext?(b)` of the same types as above, where `b` (either input) and the
+/// output are contiguous along their innermost dimension `n`, and `a` (f32)
+/// does not hold n. These are the backward's layouts: dX = dY x W and dW =
+/// dY^T x X (2-D), and attention's dQ = dS K, dK = dS^T Q, dV = P^T dO and
+/// dP = dO V^T (heads as batch, grouped query heads and positions as m).
+/// Every other dimension is `batch` (in a, b and the output), `m` (in a and
+/// the output) or a reduction (in a and b); `k` is one reduction (a dynamic
+/// one if there is one, else the largest), `reductions` the others. There
+/// is at least one m.
 struct ColumnContraction {
-  unsigned m = 0, n = 0, k = 0;
+  llvm::SmallVector<unsigned> batch, m, reductions;
+  unsigned n = 0, k = 0;
+  /// Which input is `a` (0 or 1); the other is `b`.
+  unsigned aInput = 0;
 };
 std::optional<ColumnContraction>
 matchColumnContraction(mlir::linalg::LinalgOp op);
