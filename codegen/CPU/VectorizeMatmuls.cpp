@@ -85,10 +85,13 @@ public:
     kVectorEnd = roundDown(b, sizes[dims.k], shape.lanes);
 
     if (columnContraction) {
+      Value transposed = transposeRowOperand(b);
       int64_t panel = shape.packedVectors * shape.lanes;
       Value panelColumns = roundDown(b, sizes[nDim], panel);
       emitPackedPanels(b, panelColumns);
       emitScalarColumns(b, panelColumns);
+      if (transposed)
+        memref::DeallocOp::create(b, loc, transposed);
       op->erase();
       return;
     }
@@ -120,6 +123,84 @@ public:
   }
 
 private:
+  /// A column contraction whose `a` does not hold k innermost (dW = dY^T X,
+  /// attention's dK = dS^T Q): the kernel's broadcast loads would step
+  /// through `a` one row per k, rows whose power-of-two strides alias in
+  /// the same few L1 sets. `a` is first copied into a buffer with the same
+  /// dimension order but k moved innermost (tiles of 16 values of k, so
+  /// reads stream along a's rows and writes fill whole cache lines), and
+  /// the kernel reads that. Returns the buffer (to free after), or null.
+  Value transposeRowOperand(OpBuilder &b) {
+    unsigned kPosition = *aMap.getResultPosition(
+        getAffineDimExpr(dims.k, op.getContext()));
+    if (kPosition + 1 == aMap.getNumResults())
+      return Value();
+    SmallVector<unsigned> order;
+    for (AffineExpr expr : aMap.getResults())
+      if (cast<AffineDimExpr>(expr).getPosition() != dims.k)
+        order.push_back(cast<AffineDimExpr>(expr).getPosition());
+    unsigned inner = order.back();
+    order.push_back(dims.k);
+    SmallVector<int64_t> shapeOut;
+    SmallVector<Value> dynamicSizes;
+    SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
+    SmallVector<AffineExpr> results;
+    for (unsigned dim : order) {
+      shapeOut.push_back(staticSizes[dim]);
+      if (ShapedType::isDynamic(staticSizes[dim]))
+        dynamicSizes.push_back(sizes[dim]);
+      results.push_back(getAffineDimExpr(dim, op.getContext()));
+    }
+    auto type = MemRefType::get(
+        shapeOut, cast<MemRefType>(a.getType()).getElementType());
+    Value buffer = memref::AllocOp::create(b, loc, type, dynamicSizes);
+    // In parallel over a's other dimensions and tiles of k; along a's
+    // innermost dimension, each step writes one tile of k.
+    constexpr int64_t kTile = 16;
+    SmallVector<unsigned> parallelDims;
+    for (unsigned dim : order)
+      if (dim != inner && dim != dims.k)
+        parallelDims.push_back(dim);
+    SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)), upper,
+        steps(parallelDims.size() + 1, constant(b, 1));
+    for (unsigned dim : parallelDims)
+      upper.push_back(sizes[dim]);
+    upper.push_back(arith::CeilDivUIOp::create(b, loc, sizes[dims.k],
+                                               constant(b, kTile)));
+    AffineMap bufferMap =
+        AffineMap::get(op.getNumLoops(), 0, results, op.getContext());
+    scf::ParallelOp::create(
+        b, loc, lower, upper, steps,
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          SmallVector<Value> at(op.getNumLoops());
+          for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
+            at[dim] = iv;
+          Value k0 =
+              arith::MulIOp::create(pb, loc, ivs.back(), constant(pb, kTile));
+          Value kEnd = arith::MinUIOp::create(
+              pb, loc, sizes[dims.k],
+              arith::AddIOp::create(pb, loc, k0, constant(pb, kTile)));
+          forLoop(pb, constant(pb, 0), sizes[inner], 1,
+                  [&](OpBuilder &ib, Value i) {
+                    at[inner] = i;
+                    forLoop(ib, k0, kEnd, 1, [&](OpBuilder &kb, Value k) {
+                      at[dims.k] = k;
+                      SmallVector<Value> from, to;
+                      for (AffineExpr expr : aMap.getResults())
+                        from.push_back(
+                            at[cast<AffineDimExpr>(expr).getPosition()]);
+                      for (unsigned dim : order)
+                        to.push_back(at[dim]);
+                      Value x = memref::LoadOp::create(kb, loc, a, from);
+                      memref::StoreOp::create(kb, loc, x, buffer, to);
+                    });
+                  });
+        });
+    a = buffer;
+    aMap = bufferMap;
+    return buffer;
+  }
+
   /// The packed kernel covers projections ([M, K] x [N, K], one m and one n
   /// dimension, no batch) whose output rows are contiguous.
   bool canPack() {
@@ -209,9 +290,7 @@ private:
             at[dim] = iv;
           at[nDim] =
               arith::MulIOp::create(pb, loc, ivs.back(), constant(pb, panel));
-          Value buffer;
-          if (!columnContraction)
-            buffer = memref::AllocaOp::create(pb, loc, bufferType);
+          Value buffer = memref::AllocaOp::create(pb, loc, bufferType);
           forEachIndex(
               pb, at, outerReductions,
               [&](OpBuilder &rb, SmallVector<Value> reductionAt) {
@@ -229,8 +308,23 @@ private:
     Value depth = arith::MinUIOp::create(
         b, loc, constant(b, shape.packedDepth),
         arith::SubIOp::create(b, loc, sizes[dims.k], k0));
-    // buffer[kk, j] = W[n0 + j, k0 + kk]
-    if (buffer) {
+    // buffer[kk, j] = W[n0 + j, k0 + kk]: a column contraction's rows of
+    // `w` are contiguous along n (whole vectors); a projection's are not.
+    if (columnContraction) {
+      forLoop(b, constant(b, 0), depth, 1, [&](OpBuilder &fb, Value kk) {
+        Value k = arith::AddIOp::create(fb, loc, k0, kk);
+        for (int64_t v = 0; v < shape.packedVectors; ++v) {
+          Value loaded = vector::LoadOp::create(
+              fb, loc, weightVectorType, w,
+              indices(fb, wMap, at, 0, v * shape.lanes, k));
+          if (loaded.getType() != vectorType)
+            loaded = arith::ExtFOp::create(fb, loc, vectorType, loaded);
+          vector::StoreOp::create(
+              fb, loc, loaded, buffer,
+              ValueRange{kk, constant(fb, v * shape.lanes)});
+        }
+      });
+    } else {
       forLoop(b, constant(b, 0), depth, 1, [&](OpBuilder &fb, Value kk) {
         Value k = arith::AddIOp::create(fb, loc, k0, kk);
         for (int64_t j = 0; j < panel; ++j) {
@@ -281,20 +375,10 @@ private:
         [&](OpBuilder &nb, Location, Value kk, ValueRange acc) {
           Value k = arith::AddIOp::create(nb, loc, k0, kk);
           SmallVector<Value> panelVectors;
-          for (int64_t v = 0; v < vectors; ++v) {
-            if (buffer) {
-              panelVectors.push_back(vector::LoadOp::create(
-                  nb, loc, vectorType, buffer,
-                  ValueRange{kk, constant(nb, v * shape.lanes)}));
-              continue;
-            }
-            Value loaded = vector::LoadOp::create(
-                nb, loc, weightVectorType, w,
-                indices(nb, wMap, at, 0, v * shape.lanes, k));
-            if (loaded.getType() != vectorType)
-              loaded = arith::ExtFOp::create(nb, loc, vectorType, loaded);
-            panelVectors.push_back(loaded);
-          }
+          for (int64_t v = 0; v < vectors; ++v)
+            panelVectors.push_back(vector::LoadOp::create(
+                nb, loc, vectorType, buffer,
+                ValueRange{kk, constant(nb, v * shape.lanes)}));
           SmallVector<Value> next;
           for (int64_t i = 0; i < rows; ++i) {
             Value x = memref::LoadOp::create(nb, loc, a,

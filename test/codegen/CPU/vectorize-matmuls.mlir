@@ -149,10 +149,26 @@ func.func @named_matmul_transposed_b(%a: memref<?x64xf32>, %w: memref<48x64xbf16
 
 // -----
 
-// A plain linalg.matmul (B stored [K, N]) is not this kernel's layout.
+// A plain linalg.matmul (B stored [K, N]) is not the dot kernel's layout.
+// With the packed kernel it is a column contraction (dX = dY x W): per
+// panel and per 256 values of k, B's rows (contiguous along n) are copied
+// as whole vectors into the stack buffer; A already holds k innermost, so
+// it is read in place.
 // CHECK-LABEL: func.func @named_matmul
 // CHECK: linalg.matmul
 // CHECK-NOT: vector.
+// PACKED-LABEL: func.func @named_matmul
+// PACKED-NOT: memref.alloc(
+// PACKED: scf.parallel
+// PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
+// PACKED: scf.for
+// PACKED: %[[ROW:.*]] = vector.load %arg1[%{{.*}}, %{{.*}}] : memref<64x48xf32>, vector<8xf32>
+// PACKED: vector.store %[[ROW]], %[[BUF]]
+// PACKED: vector.load %arg1
+// PACKED: vector.store
+// PACKED: memref.load %arg0
+// PACKED: vector.fma
+// PACKED-NOT: memref.dealloc
 func.func @named_matmul(%a: memref<?x64xf32>, %w: memref<64x48xf32>, %c: memref<?x48xf32>) {
   linalg.matmul ins(%a, %w : memref<?x64xf32>, memref<64x48xf32>) outs(%c : memref<?x48xf32>)
   return
@@ -351,25 +367,33 @@ func.func @reduction_not_innermost(%q: memref<?x32xf32>, %keys: memref<32x?xf32>
 // kernel it is a column contraction: kh (in every operand) is a batch
 // dimension, run in parallel with the panels of d; the dynamic reduction t
 // is the kernel's k; the other reduction g is a loop around it; s, the
-// dynamic row dimension, is register-blocked. Without the packed kernel the
-// generic stays.
+// dynamic row dimension, is register-blocked. dS holds s, not t, innermost,
+// so it is first copied to a buffer [kh, g, s, t] (in parallel over kh, g
+// and tiles of 16 values of t), which the kernel reads and which is freed
+// after. Without the packed kernel the generic stays.
 // CHECK-LABEL: func.func @attention_key_gradient
 // CHECK: linalg.generic
 // PACKED-LABEL: func.func @attention_key_gradient
 // PACKED-NOT: linalg.generic
+// PACKED: %[[DST:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<2x3x?x?xf32>
+// PACKED: scf.parallel
+// PACKED: %[[X:.*]] = memref.load %arg0[%[[A:.*]], %[[B:.*]], %[[C:.*]], %[[D:.*]]] : memref<2x3x?x?xf32>
+// PACKED: memref.store %[[X]], %[[DST]][%[[A]], %[[B]], %[[D]], %[[C]]]
 // PACKED: scf.parallel (%[[KH:.*]], %[[P:.*]]) = ({{.*}}) to (%c2{{(_[0-9]+)?}}, %{{.*}})
 // PACKED: %[[N0:.*]] = arith.muli %[[P]], %c16
+// PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
 // PACKED: scf.for %[[G:[a-z0-9_]*]] = %{{.*}} to %c3
 // PACKED: scf.for %[[K0:[a-z0-9_]*]] = %{{.*}} to %[[T:.*]] step %c256
+// PACKED: vector.load %arg1[%{{.*}}, %[[KH]], %[[G]], %[[N0]]] : memref<?x2x3x32xf32>, vector<8xf32>
 // PACKED: scf.for %[[S:[a-z0-9_]*]] = %{{.*}} to %{{.*}} step %c6
 // PACKED: vector.load %arg2[%[[S]], %[[KH]], %[[N0]]] : memref<?x2x32xf32>, vector<8xf32>
 // PACKED: scf.for %[[KK:[a-z0-9_]*]] = {{.*}} iter_args
 // PACKED: %[[K:.*]] = arith.addi %[[K0]], %[[KK]]
-// PACKED: vector.load %arg1[%[[K]], %[[KH]], %[[G]], %[[N0]]] : memref<?x2x3x32xf32>, vector<8xf32>
-// PACKED: memref.load %arg0[%[[KH]], %[[G]], %[[K]], %[[S]]] : memref<2x3x?x?xf32>
+// PACKED: vector.load %[[BUF]][%[[KK]], %{{.*}}] : memref<256x16xf32>, vector<8xf32>
+// PACKED: memref.load %[[DST]][%[[KH]], %[[G]], %[[S]], %[[K]]] : memref<2x3x?x?xf32>
 // PACKED: vector.broadcast
 // PACKED-COUNT-2: vector.fma
-// PACKED-NOT: memref.alloca
+// PACKED: memref.dealloc %[[DST]]
 // PACKED: return
 #ds = affine_map<(s, kh, d, g, t) -> (kh, g, t, s)>
 #q3 = affine_map<(s, kh, d, g, t) -> (t, kh, g, d)>
@@ -390,13 +414,18 @@ func.func @attention_key_gradient(%ds: memref<2x3x?x?xf32>, %q: memref<?x2x3x32x
 // Attention's value gradient in the V cache's layout, dV[kh, d, s] = sum
 // over g, t of P[kh, g, t, s] * dO[t, kh, g, d]: the first input, not the
 // second, is the one contiguous along the output's innermost s, so the
-// roles swap: P's rows are read in place, dO is broadcast.
+// roles swap: P's rows are copied to the panel buffer, dO (first copied
+// to [kh, g, d, t]: t innermost) is broadcast.
 // PACKED-LABEL: func.func @attention_value_gradient
 // PACKED-NOT: linalg.generic
+// PACKED: %[[DST:.*]] = memref.alloc(%{{.*}}) : memref<2x3x32x?xf32>
+// PACKED: memref.load %arg1
+// PACKED: memref.store %{{.*}}, %[[DST]]
 // PACKED: scf.parallel
 // PACKED: vector.load %arg0[%[[KH:.*]], %[[G:.*]], %[[K:.*]], %[[N0:.*]]] : memref<2x3x?x?xf32>, vector<8xf32>
-// PACKED: memref.load %arg1[%[[K]], %[[KH]], %[[G]], %{{.*}}] : memref<?x2x3x32xf32>
+// PACKED: memref.load %[[DST]]
 // PACKED: vector.fma
+// PACKED: memref.dealloc %[[DST]]
 #p4 = affine_map<(kh, d, s, g, t) -> (kh, g, t, s)>
 #do4 = affine_map<(kh, d, s, g, t) -> (t, kh, g, d)>
 #dv4 = affine_map<(kh, d, s, g, t) -> (kh, d, s)>
