@@ -39,6 +39,9 @@ exec /usr/bin/c++ $sanitize "\$@"
 WRAPPER
 chmod +x "$build/sanitizer-bin/c++"
 export PATH="$PWD/$build/sanitizer-bin:$PATH"
+# Programs the tests build with CMake (the installed package's embedding
+# example) link the instrumented libraries and load instrumented models.
+export CXX="$PWD/$build/sanitizer-bin/c++"
 
 logs="$PWD/$build/sanitizer-logs"
 rm -rf "$logs" && mkdir -p "$logs"
