@@ -108,7 +108,8 @@ func.func @matmul_commuted(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memr
 // A named linalg.matmul with transposed-B indexing maps is recognized too.
 // With a packed kernel: at least 6 rows take panels of 16 columns (48 = 3
 // panels, none left for the dot kernel); per panel and per 256 values of k
-// the weight block is copied, widened, into a [256, 16] buffer, then 6 x 2
+// the weight block is copied, widened, into a [256, 16] buffer (weight row
+// by weight row, reading along k), then 6 x 2
 // accumulators of C take outer products of broadcast activations with the
 // buffer's rows; leftover rows one at a time. Fewer rows: the dot kernel.
 // PACKED-LABEL: func.func @named_matmul_transposed_b
@@ -117,8 +118,12 @@ func.func @matmul_commuted(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memr
 // PACKED: scf.parallel
 // PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
 // PACKED: scf.for %[[K0:.*]] = %{{.*}} to %c64 step %c256
-// PACKED: arith.minui
-// PACKED-COUNT-16: memref.store %{{.*}}, %[[BUF]]
+// PACKED: %[[DEPTH:.*]] = arith.minui
+// PACKED: scf.for %[[J:.*]] = %{{.*}} to %c16{{(_[0-9]+)?}} step
+// PACKED: scf.for %[[KK:.*]] = %{{.*}} to %[[DEPTH]] step
+// PACKED: %[[W:.*]] = memref.load %arg1[%{{.*}}, %{{.*}}] : memref<48x64xbf16>
+// PACKED: %[[WIDE:.*]] = arith.extf %[[W]] : bf16 to f32
+// PACKED: memref.store %[[WIDE]], %[[BUF]][%[[KK]], %[[J]]]
 // PACKED: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c6
 // PACKED-COUNT-12: vector.load %arg2
 // PACKED: scf.for {{.*}} iter_args
