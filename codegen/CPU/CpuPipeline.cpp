@@ -95,6 +95,7 @@ void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
   // The middle keeps the attention core as one op; this is the CPU's form.
   LowerAttentionOptions attention;
   attention.positionTile = config.attentionPositionTile;
+  attention.queryBlock = config.attentionQueryBlock;
   pm.addPass(createLowerAttention(attention));
   matc::addBufferization(pm);
   addKernels(pm, config);

@@ -51,33 +51,23 @@ Value isVisible(OpBuilder &b, Location loc, Value start, Value offset,
                                last);
 }
 
-/// The [T, heads, headDim] result of `op` at the builder's insertion point:
+/// Attention of some query rows of `op`, at the builder's insertion point:
 /// online softmax over tiles of `tile` positions. Per query row (kv_head,
 /// group, t) it carries the running max m, the running sum l of
 /// exp(score - m) and the running sum acc of exp(score - m) * v; each tile
 /// rescales l and acc by exp(m_old - m_new) and adds its own terms; the
 /// result is acc / l. Only a [kv_heads, group, T, tile] block of scores
-/// exists at a time.
-Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile) {
-  Location loc = op.getLoc();
+/// exists at a time. `grouped` holds the query rows as [T, kvHeads, group,
+/// headDim] at positions start .. start+T-1; they attend to key positions
+/// [0, positions). Returns the attended rows in the same shape.
+Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
+                 Value grouped, OpFoldResult tokens, Value start,
+                 Value positions, int64_t tile) {
   int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
           headDim = op.getHeadDim(), group = heads / kvHeads;
   MLIRContext *context = b.getContext();
   Type f32 = b.getF32Type();
-  Value q = op.getQuery(), keys = op.getKeys(), values = op.getValues();
-  OpFoldResult tokens = dimSize(b, loc, q, 0);
-  Value start = op.getStartPos();
-  if (!start)
-    start = arith::ConstantIndexOp::create(b, loc, 0);
-  Value positions = tensor::DimOp::create(b, loc, keys, 0);
-
-  // q as [T, kvHeads, group, headDim]: query head kh*group+g uses KV head kh.
-  auto groupedType = RankedTensorType::get(
-      {op.getType().getDimSize(0), kvHeads, group, headDim}, f32);
-  Value grouped = tensor::ExpandShapeOp::create(
-      b, loc, groupedType, q, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
-      ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(kvHeads),
-                             b.getIndexAttr(group), b.getIndexAttr(headDim)});
+  Value keys = op.getKeys(), values = op.getValues();
 
   AffineExpr d0, d1, d2, d3, d4;
   bindDims(context, d0, d1, d2, d3, d4);
@@ -226,17 +216,76 @@ Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile) {
 
   // out[t, kh, g, d] = acc / sum
   Value sum = loop.getResult(1), acc = loop.getResult(2);
-  Value attended =
-      linalg::GenericOp::create(
-          b, loc, acc.getType(), ValueRange{sum}, ValueRange{acc},
-          mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}), {kPar, kPar, kPar, kPar},
-          [&](OpBuilder &bb, Location bl, ValueRange args) {
-            linalg::YieldOp::create(
-                bb, bl, arith::DivFOp::create(bb, bl, args[1], args[0]).getResult());
-          })
-          .getResult(0);
+  return linalg::GenericOp::create(
+             b, loc, acc.getType(), ValueRange{sum}, ValueRange{acc},
+             mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}), {kPar, kPar, kPar, kPar},
+             [&](OpBuilder &bb, Location bl, ValueRange args) {
+               linalg::YieldOp::create(
+                   bb, bl,
+                   arith::DivFOp::create(bb, bl, args[1], args[0]).getResult());
+             })
+      .getResult(0);
+}
+
+/// The [T, heads, headDim] result of `op` at the builder's insertion point:
+/// blocks of `queryBlock` query rows, each attending (attendRows) only to
+/// the key positions up to its last row's own, so a prompt's causal
+/// attention skips most of the masked half of its scores: with 512 rows in
+/// blocks of 64, 56% of the full score matrix is computed instead of 100%.
+Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
+                           int64_t queryBlock) {
+  Location loc = op.getLoc();
+  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
+          headDim = op.getHeadDim(), group = heads / kvHeads;
+  Type f32 = b.getF32Type();
+  Value q = op.getQuery();
+  OpFoldResult tokens = dimSize(b, loc, q, 0);
+  Value start = op.getStartPos();
+  if (!start)
+    start = arith::ConstantIndexOp::create(b, loc, 0);
+  Value positions = tensor::DimOp::create(b, loc, op.getKeys(), 0);
+
+  // q as [T, kvHeads, group, headDim]: query head kh*group+g uses KV head kh.
+  auto groupedType = RankedTensorType::get(
+      {op.getType().getDimSize(0), kvHeads, group, headDim}, f32);
+  Value grouped = tensor::ExpandShapeOp::create(
+      b, loc, groupedType, q, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}},
+      ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(kvHeads),
+                             b.getIndexAttr(group), b.getIndexAttr(headDim)});
+  SmallVector<OpFoldResult> outSizes = {tokens, b.getIndexAttr(kvHeads),
+                                        b.getIndexAttr(group),
+                                        b.getIndexAttr(headDim)};
+  Value out = tensor::EmptyOp::create(b, loc, outSizes, f32);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value block = arith::ConstantIndexOp::create(b, loc, queryBlock);
+  Value rowCount = getValueOrCreateConstantIndexOp(b, loc, tokens);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, rowCount, block, ValueRange{out},
+      [&](OpBuilder &nb, Location nl, Value t0, ValueRange carried) {
+        Value rows = arith::MinSIOp::create(
+            nb, nl, block, arith::SubIOp::create(nb, nl, rowCount, t0));
+        OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
+        SmallVector<OpFoldResult> offsets = {t0, zeroAttr, zeroAttr, zeroAttr};
+        SmallVector<OpFoldResult> sizes = {rows, nb.getIndexAttr(kvHeads),
+                                           nb.getIndexAttr(group),
+                                           nb.getIndexAttr(headDim)};
+        SmallVector<OpFoldResult> strides(4, oneAttr);
+        Value rowsOfQ = tensor::ExtractSliceOp::create(nb, nl, grouped, offsets,
+                                                       sizes, strides);
+        Value blockStart = arith::AddIOp::create(nb, nl, start, t0);
+        // Positions up to the block's last row: start + t0 + rows - 1.
+        Value visibleEnd = arith::MinSIOp::create(
+            nb, nl, positions, arith::AddIOp::create(nb, nl, blockStart, rows));
+        Value attended = attendRows(nb, nl, op, rowsOfQ, rows, blockStart,
+                                    visibleEnd, tile);
+        scf::YieldOp::create(
+            nb, nl,
+            tensor::InsertSliceOp::create(nb, nl, attended, carried[0],
+                                          offsets, sizes, strides)
+                .getResult());
+      });
   return tensor::CollapseShapeOp::create(
-      b, loc, op.getType(), attended,
+      b, loc, op.getType(), loop.getResult(0),
       ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
 }
 
@@ -245,16 +294,19 @@ struct LowerAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (positionTile < 1) {
+    if (positionTile < 1 || queryBlock < 1) {
       getOperation()->emitError()
-          << "matc-cpu-lower-attention: position-tile must be positive, got "
-          << static_cast<int64_t>(positionTile);
+          << "matc-cpu-lower-attention: position-tile and query-block must be "
+             "positive, got "
+          << static_cast<int64_t>(positionTile) << " and "
+          << static_cast<int64_t>(queryBlock);
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
     getOperation()->walk([&](CausalAttentionOp op) {
       rewriter.setInsertionPoint(op);
-      rewriter.replaceOp(op, lowerCausalAttention(rewriter, op, positionTile));
+      rewriter.replaceOp(op, lowerCausalAttention(rewriter, op, positionTile,
+                                                      queryBlock));
     });
   }
 };

@@ -20,12 +20,16 @@ def LowerAttention : Pass<"matc-cpu-lower-attention"> {
     linalg.generic ops on tensors: scores[kv_head, group, t, s] as a
     contraction over head_dim, the causal mask, the exponentials, and the
     weighted sum of V over the tile's positions (contiguous in the V cache).
-    So only a [kv_heads, group, T, position-tile] block of scores exists at a
-    time. Runs before bufferization.
+    So only a [kv_heads, group, query-block, position-tile] block of scores
+    exists at a time. Query rows go in blocks of `query-block`, each over
+    the key positions up to its last row's only: a prompt skips most of the
+    causally masked half of its scores. Runs before bufferization.
   }];
   let options = [
     Option<"positionTile", "position-tile", "int64_t", /*default=*/"128",
            "Key positions per tile of the online softmax">,
+    Option<"queryBlock", "query-block", "int64_t", /*default=*/"64",
+           "Query rows per block (each attends up to its last row's position)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -1,27 +1,40 @@
 // RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention --canonicalize | FileCheck %s
 // RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention=position-tile=2 --canonicalize | FileCheck %s --check-prefix=TILE2
+// RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention=query-block=2 --canonicalize | FileCheck %s --check-prefix=QBLOCK2
 // RUN: not matc-opt %s -split-input-file --matc-cpu-lower-attention=position-tile=0 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not matc-opt %s -split-input-file --matc-cpu-lower-attention=query-block=0 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 
-// BAD: matc-cpu-lower-attention: position-tile must be positive, got 0
+// BAD: matc-cpu-lower-attention: position-tile and query-block must be positive, got 0 and 64
+// BADBLOCK: matc-cpu-lower-attention: position-tile and query-block must be positive, got 128 and 0
 
-// Against the cache: an online softmax over tiles of 128 key positions. The
-// running max, sum and weighted sum of V start at -inf, 0 and 0 and are
-// carried by the loop; only a [kv_heads, group, T, tile] block of scores
-// exists at a time.
+// Against the cache: query rows in blocks of 64, each an online softmax over
+// tiles of 128 key positions up to its last row's position (start + t0 +
+// rows; a prompt skips most of its masked scores). The running max, sum and
+// weighted sum of V start at -inf, 0 and 0 and are carried by the tile loop;
+// only a [kv_heads, group, rows, tile] block of scores exists at a time.
 // CHECK-LABEL: func.func @cached(
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x16xf32>, %[[V:[a-z0-9]+]]: tensor<2x16x?xf32>, %[[START:[a-z0-9]+]]: index
 // CHECK-NOT: matformer.
 // CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
 // CHECK-DAG: %[[TILE:.*]] = arith.constant 128 : index
 // CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK-DAG: %[[BLOCK:.*]] = arith.constant 64 : index
+// CHECK: %[[T:.*]] = tensor.dim %[[Q]], %c0
 // CHECK: %[[POSITIONS:.*]] = tensor.dim %[[K]], %c0
-// CHECK: %[[GROUPED:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3]] {{.*}} into tensor<?x2x2x16xf32>
+// CHECK: %[[ALLQ:.*]] = tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2], [3]] {{.*}} into tensor<?x2x2x16xf32>
+// CHECK: %[[BLOCKS:.*]] = scf.for %[[T0:.*]] = %c0 to %[[T]] step %[[BLOCK]] iter_args(%[[OUTS:.*]] = %{{.*}})
+// CHECK: %[[REST:.*]] = arith.subi %[[T]], %[[T0]]
+// CHECK: %[[ROWS:.*]] = arith.minsi %[[REST]], %[[BLOCK]]
+// CHECK: %[[GROUPED:.*]] = tensor.extract_slice %[[ALLQ]][%[[T0]], 0, 0, 0] [%[[ROWS]], 2, 2, 16]
+// CHECK: %[[BLOCKSTART:.*]] = arith.addi %[[START]], %[[T0]]
+// CHECK: %[[END:.*]] = arith.addi %[[BLOCKSTART]], %[[ROWS]]
+// CHECK: %[[VISIBLE:.*]] = arith.minsi %[[POSITIONS]], %[[END]]
 // CHECK: %[[MAX0:.*]] = linalg.fill ins(%[[NEGINF]] : f32) {{.*}} -> tensor<2x2x?xf32>
 // CHECK: %[[SUM0:.*]] = linalg.fill {{.*}} -> tensor<2x2x?xf32>
 // CHECK: %[[ACC0:.*]] = linalg.fill {{.*}} -> tensor<?x2x2x16xf32>
-// CHECK: %[[LOOP:.*]]:3 = scf.for %[[OFFSET:.*]] = %c0 to %[[POSITIONS]] step %[[TILE]] iter_args(%[[MAX:.*]] = %[[MAX0]], %[[SUM:.*]] = %[[SUM0]], %[[ACC:.*]] = %[[ACC0]])
-// The tile: positions [offset, offset + min(128, positions - offset)).
-// CHECK: %[[LEFT:.*]] = arith.subi %[[POSITIONS]], %[[OFFSET]]
+// CHECK: %[[LOOP:.*]]:3 = scf.for %[[OFFSET:.*]] = %c0 to %[[VISIBLE]] step %[[TILE]] iter_args(%[[MAX:.*]] = %[[MAX0]], %[[SUM:.*]] = %[[SUM0]], %[[ACC:.*]] = %[[ACC0]])
+// The tile: positions [offset, offset + min(128, visible - offset)).
+// CHECK: %[[LEFT:.*]] = arith.subi %[[VISIBLE]], %[[OFFSET]]
 // CHECK: %[[COUNT:.*]] = arith.minsi %[[LEFT]], %[[TILE]]
 // CHECK: %[[KTILE:.*]] = tensor.extract_slice %[[K]][%[[OFFSET]], 0, 0] [%[[COUNT]], 2, 16]
 // CHECK: %[[VTILE:.*]] = tensor.extract_slice %[[V]][0, 0, %[[OFFSET]]] [2, 16, %[[COUNT]]]
@@ -34,7 +47,7 @@
 // CHECK: arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK: arith.maximumf
 // CHECK: %[[POS:.*]] = arith.addi %[[OFFSET]], %{{.*}}
-// CHECK: %[[LAST:.*]] = arith.addi %[[START]], %{{.*}}
+// CHECK: %[[LAST:.*]] = arith.addi %[[BLOCKSTART]], %{{.*}}
 // CHECK: arith.cmpi ule, %[[POS]], %[[LAST]]
 // New max, the rescaling factor exp(old - new) (1 if unchanged), the sum rescaled.
 // CHECK: %[[UPDATE:.*]]:3 = linalg.generic {{.*}} ins(%[[MAX]], %[[TILEMAX]] : {{.*}}) outs(%[[MAX]], %{{.*}}, %[[SUM]] :
@@ -51,10 +64,12 @@
 // The tile's weighted sum of V reduces over its innermost positions.
 // CHECK: %[[NEWACC:.*]] = linalg.generic {{.*}} ins(%[[P]], %[[VTILE]] : tensor<2x2x?x?xf32>, tensor<2x16x?xf32>) outs(%[[RESCALED]] : tensor<?x2x2x16xf32>)
 // CHECK: scf.yield %[[UPDATE]]#0, %[[NEWSUM]], %[[NEWACC]]
-// Normalized once, at the end.
+// Normalized once per block, at the end, into the block's rows.
 // CHECK: %[[OUT:.*]] = linalg.generic {{.*}} ins(%[[LOOP]]#1 : {{.*}}) outs(%[[LOOP]]#2 :
 // CHECK: arith.divf
-// CHECK: tensor.collapse_shape %[[OUT]] {{\[}}[0], [1, 2], [3]] : tensor<?x2x2x16xf32> into tensor<?x4x16xf32>
+// CHECK: %[[INSERTED:.*]] = tensor.insert_slice %[[OUT]] into %[[OUTS]][%[[T0]], 0, 0, 0] [%[[ROWS]], 2, 2, 16]
+// CHECK: scf.yield %[[INSERTED]]
+// CHECK: tensor.collapse_shape %[[BLOCKS]] {{\[}}[0], [1, 2], [3]] : tensor<?x2x2x16xf32> into tensor<?x4x16xf32>
 // CHECK-NOT: matformer.
 // TILE2-LABEL: func.func @cached
 // TILE2: %[[TILE:.*]] = arith.constant 2 : index
@@ -77,6 +92,14 @@ func.func @cached(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x1
 // CHECK: %[[S:.*]] = linalg.index 3
 // CHECK: arith.cmpi ule, %[[S]], %[[T]]
 // CHECK-NOT: matformer.
+// With blocks of two query rows: rows [0, 2) see positions [0, 2), row 2
+// sees [0, 3).
+// QBLOCK2-LABEL: func.func @uncached
+// QBLOCK2: scf.for %[[T0:.*]] = %c0 to %c3 step %c2
+// QBLOCK2: %[[ROWS:.*]] = arith.minsi %{{.*}}, %c2
+// QBLOCK2: %[[END:.*]] = arith.addi %[[T0]], %[[ROWS]]
+// QBLOCK2: %[[VISIBLE:.*]] = arith.minsi %[[END]], %c3
+// QBLOCK2: scf.for %{{.*}} = %c0 to %[[VISIBLE]] step
 // With tiles of two positions, a second tile of one.
 // TILE2-LABEL: func.func @uncached
 // TILE2: scf.for %{{.*}} = %c0 to %c3 step %c2

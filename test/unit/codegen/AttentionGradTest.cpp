@@ -57,6 +57,10 @@ struct Problem {
   /// The kernel shapes: the host's, or AVX-512's (16-lane vectors, which
   /// LLVM splits where the CPU lacks them).
   bool avx512Kernels = false;
+  /// Query rows per block of the forward's attention (0: the default):
+  /// small blocks make several, each over the key positions up to its last
+  /// row's.
+  int64_t queryBlock = 0;
 };
 
 /// Names the problem in failure messages.
@@ -301,16 +305,24 @@ void expectClose(const std::vector<float> &got, const std::vector<double> &want,
 class AttentionGrad : public ::testing::TestWithParam<Problem> {
 protected:
   /// The module for `shape`, or null (with a failure recorded).
-  static JitModule *compiledFor(const Heads &shape, bool avx512Kernels) {
+  static JitModule *compiledFor(const Heads &shape, bool avx512Kernels,
+                                int64_t queryBlock) {
     auto key = std::make_tuple(shape.heads, shape.kvHeads, shape.headDim,
-                               shape.scale, avx512Kernels);
+                               shape.scale, avx512Kernels, queryBlock);
     std::unique_ptr<JitModule> &module = modules[key];
     if (!module) {
       std::string error;
-      if (avx512Kernels) {
-        matc::cpu::KernelConfig config; // its defaults are AVX-512's shapes
-        config.vectorLanes = 16;
-        config.packedVectors = 4;
+      if (avx512Kernels || queryBlock > 0) {
+        matc::cpu::KernelConfig config = matc::cpu::chooseKernelConfig(
+            matc::cpu::CpuTarget::host());
+        if (avx512Kernels) {
+          config.vectorLanes = 16;
+          config.matmulRows = config.matmulColumns = 4;
+          config.packedRows = 6;
+          config.packedVectors = 4;
+        }
+        if (queryBlock > 0)
+          config.attentionQueryBlock = queryBlock;
         module = JitModule::compile(moduleText(shape), error, config);
       } else {
         module = JitModule::compile(moduleText(shape), error);
@@ -323,8 +335,9 @@ protected:
   static void TearDownTestSuite() { modules.clear(); }
 
 private:
-  static inline std::map<std::tuple<int64_t, int64_t, int64_t, double, bool>,
-                         std::unique_ptr<JitModule>>
+  static inline std::map<
+      std::tuple<int64_t, int64_t, int64_t, double, bool, int64_t>,
+      std::unique_ptr<JitModule>>
       modules;
 };
 
@@ -332,7 +345,7 @@ TEST_P(AttentionGrad, MatchesReferenceAndFiniteDifferences) {
   const Problem &p = GetParam();
   const Heads &shape = p.shape;
   ASSERT_EQ(shape.heads % shape.kvHeads, 0);
-  JitModule *compiled = compiledFor(shape, p.avx512Kernels);
+  JitModule *compiled = compiledFor(shape, p.avx512Kernels, p.queryBlock);
   ASSERT_NE(compiled, nullptr);
   JitModule &module = *compiled;
 
@@ -452,6 +465,10 @@ const Problem kProblems[] = {
     {"WidePrefill", kWide, 13, 13, 0},
     {"WideChunkAfterPrefix", kWide, 7, 16, 9},
     {"WiderPrefillAvx512Kernels", kWider, 13, 13, 0, 1.0, true, true},
+    // The forward's query rows in blocks of 4 (4, 4, 4, 1 rows) and of 3
+    // after a prefix of 9 cached positions (blocks see up to 12, 15, 16).
+    {"PrefillInQueryBlocks", kGqa, 13, 13, 0, 1.0, true, false, 4},
+    {"ChunkInQueryBlocks", kGqa, 7, 16, 9, 1.0, true, false, 3},
 };
 
 INSTANTIATE_TEST_SUITE_P(CausalAttention, AttentionGrad,
