@@ -125,6 +125,7 @@ float fromBf16(uint16_t half) {
 
 const Shape kShapes[] = {
     // 13 rows: two packed blocks of 6 and a single row; 603 = 2 x 256 + 91
+    // (with weight blocks of 256: a short last block; AVX2 uses 1024)
     // values of k (a short last weight block; 91 mod 8 = 3 for the dot
     // kernel's scalar tail); 133 columns: full panels of 16 and of 64 plus
     // leftovers for the dot kernel.
@@ -140,7 +141,7 @@ const Shape kShapes[] = {
 };
 
 const Kernel kKernels[] = {
-    {"avx2", 8, 3, 3, 6, 2, 256},
+    {"avx2", 8, 3, 3, 6, 2, 1024}, // one short weight block of K = 603
     {"avx512", 16, 4, 4, 6, 4, 256},
     {"shallow_blocks", 8, 3, 3, 6, 2, 16},
     {"dot_only", 8, 3, 3, 0, 2, 256},
