@@ -125,8 +125,8 @@ float fromBf16(uint16_t half) {
 
 const Shape kShapes[] = {
     // 13 rows: two packed blocks of 6 and a single row; 603 = 2 x 256 + 91
-    // (with weight blocks of 256: a short last block; AVX2 uses 1024)
-    // values of k (a short last weight block; 91 mod 8 = 3 for the dot
+    // values of k (with weight blocks of 256, a short last one; AVX2's
+    // blocks of 1024 make one short block; 91 mod 8 = 3 for the dot
     // kernel's scalar tail); 133 columns: full panels of 16 and of 64 plus
     // leftovers for the dot kernel.
     {"prefill", 13, 133, 603, 603},
