@@ -81,13 +81,16 @@ def VectorizeMatmuls : Pass<"matc-vectorize-matmuls"> {
     and register count (CpuTarget.cpp).
 
     With `packed-rows` > 0, column contractions run on the same
-    outer-product kernel too, reading the rows of the operand that is
-    contiguous along the output's innermost dimension in place (no copy):
-    the backward's dX = dY x W and dW = dY^T x X, and attention's batched
-    gradients dQ = dS K, dK = dS^T Q, dV = P^T dO and dP = dO V^T. Batch
-    dimensions (KV heads) and panels run in parallel; further row
-    dimensions and further reductions (grouped query heads) are loops
-    around the kernel; columns that fill no panel are scalar dot products.
+    outer-product kernel too: the backward's dX = dY x W and dW = dY^T x X,
+    and attention's batched gradients dQ = dS K, dK = dS^T Q, dV = P^T dO
+    and dP = dO V^T. The operand that is contiguous along the output's
+    innermost dimension is packed panel by panel with whole-vector copies;
+    the broadcast operand, if k is not its innermost dimension, is first
+    copied to a k-innermost heap buffer (rows that are a power of two apart
+    alias in L1). Batch dimensions (KV heads) and panels run in parallel;
+    further row dimensions and further reductions (grouped query heads) are
+    loops around the kernel; columns that fill no panel are scalar dot
+    products.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",

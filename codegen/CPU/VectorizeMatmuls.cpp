@@ -48,9 +48,9 @@ public:
       : ContractionLowering(op, dims, shape, /*columnContraction=*/false) {}
 
   /// A column contraction (matc::matchColumnContraction): the outer-product
-  /// kernel reads the rows of `b` (here `w`) in place, as they are
-  /// contiguous along n; it needs no copy and no dot kernel. Its other
-  /// reductions are sequential loops around the kernel's k loop.
+  /// kernel alone (no dot kernel), its panels packed from the rows of `b`
+  /// (here `w`) with whole-vector copies, as they are contiguous along n.
+  /// Its other reductions are sequential loops around the kernel's k loop.
   ContractionLowering(linalg::LinalgOp op,
                       const matc::ColumnContraction &column, KernelShape shape)
       : ContractionLowering(op, {column.batch, column.m, {column.n}, column.k},

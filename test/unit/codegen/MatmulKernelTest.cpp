@@ -8,8 +8,10 @@
 // alone (decode, fewer rows than a packed block) with its scalar k tail; a
 // weight that is a column-prefix view of a wider one (a nested down
 // projection), and bf16 weights. The backward's layouts (C += A x B and
-// C += A^T x B, B [K, N]) run on the outer-product kernel reading B in
-// place, with leftover columns as scalar dot products. Each kernel shape runs:
+// C += A^T x B, B [K, N]) run on the outer-product kernel, packing B's
+// panels (and copying A^T to k-innermost first), with leftover columns as
+// scalar dot products. Attention's batched backward contractions are in
+// AttentionGradTest.cpp. Each kernel shape runs:
 // the host's, AVX2's and AVX-512's (16-lane vectors run on any x86-64: LLVM
 // splits them), and a shallow weight block that makes many of them.
 //
