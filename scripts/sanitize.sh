@@ -33,15 +33,18 @@ built=$(date +%s)
 # Compiled models link libmatrt.a (instrumented): the driver matc calls must
 # add the sanitizer runtimes.
 mkdir -p "$build/sanitizer-bin"
-cat >"$build/sanitizer-bin/c++" <<WRAPPER
+for driver in c++ cc; do
+  cat >"$build/sanitizer-bin/$driver" <<WRAPPER
 #!/bin/sh
-exec /usr/bin/c++ $sanitize "\$@"
+exec /usr/bin/$driver $sanitize "\$@"
 WRAPPER
-chmod +x "$build/sanitizer-bin/c++"
+  chmod +x "$build/sanitizer-bin/$driver"
+done
 export PATH="$PWD/$build/sanitizer-bin:$PATH"
 # Programs the tests build with CMake (the installed package's embedding
-# example) link the instrumented libraries and load instrumented models.
-export CXX="$PWD/$build/sanitizer-bin/c++"
+# examples, in C and C++) link the instrumented libraries and load
+# instrumented models.
+export CC="$PWD/$build/sanitizer-bin/cc" CXX="$PWD/$build/sanitizer-bin/c++"
 
 logs="$PWD/$build/sanitizer-logs"
 rm -rf "$logs" && mkdir -p "$logs"
@@ -54,7 +57,8 @@ export UBSAN_OPTIONS="abort_on_error=1:halt_on_error=1:print_stacktrace=1:log_pa
 # program that JIT-compiles or loads a model library. Not scanning TLS can
 # only add reports (an object reachable only from TLS looks leaked), never
 # hide one; the one seen, glibc's dlopen bookkeeping, is suppressed.
-export LSAN_OPTIONS="use_tls=0:suppressions=$PWD/test/sanitizer/lsan.supp"
+# print_suppressions=0: a run whose only leaks are suppressed writes no log.
+export LSAN_OPTIONS="use_tls=0:print_suppressions=0:suppressions=$PWD/test/sanitizer/lsan.supp"
 
 status=0
 echo "== ctest under ASan+UBSan =="
