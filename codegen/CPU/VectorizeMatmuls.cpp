@@ -161,22 +161,14 @@ private:
     for (unsigned dim : order)
       if (dim != inner && dim != dims.k)
         parallelDims.push_back(dim);
-    SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)), upper,
-        steps(parallelDims.size() + 1, constant(b, 1));
-    for (unsigned dim : parallelDims)
-      upper.push_back(sizes[dim]);
-    upper.push_back(arith::CeilDivUIOp::create(b, loc, sizes[dims.k],
-                                               constant(b, kTile)));
     AffineMap bufferMap =
         AffineMap::get(op.getNumLoops(), 0, results, op.getContext());
-    scf::ParallelOp::create(
-        b, loc, lower, upper, steps,
-        [&](OpBuilder &pb, Location, ValueRange ivs) {
-          SmallVector<Value> at(op.getNumLoops());
-          for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
-            at[dim] = iv;
-          Value k0 =
-              arith::MulIOp::create(pb, loc, ivs.back(), constant(pb, kTile));
+    Value kTiles = arith::CeilDivUIOp::create(b, loc, sizes[dims.k],
+                                              constant(b, kTile));
+    parallelOver(
+        b, parallelDims, kTiles,
+        [&](OpBuilder &pb, SmallVector<Value> at, Value tile) {
+          Value k0 = arith::MulIOp::create(pb, loc, tile, constant(pb, kTile));
           Value kEnd = arith::MinUIOp::create(
               pb, loc, sizes[dims.k],
               arith::AddIOp::create(pb, loc, k0, constant(pb, kTile)));
@@ -227,20 +219,12 @@ private:
     Value blocks = arith::CeilDivUIOp::create(
         b, loc, arith::SubIOp::create(b, loc, sizes[nDim], nBegin),
         columnBlock);
-    SmallVector<Value> lower(parallelDims.size() + 1, constant(b, 0)), upper,
-        steps(parallelDims.size() + 1, constant(b, 1));
-    for (unsigned dim : parallelDims)
-      upper.push_back(sizes[dim]);
-    upper.push_back(blocks);
-    scf::ParallelOp::create(
-        b, loc, lower, upper, steps,
-        [&](OpBuilder &pb, Location, ValueRange ivs) {
-          SmallVector<Value> at(op.getNumLoops());
-          for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
-            at[dim] = iv;
+    parallelOver(
+        b, parallelDims, blocks,
+        [&](OpBuilder &pb, SmallVector<Value> at, Value block) {
           Value n0 = arith::AddIOp::create(
               pb, loc, nBegin,
-              arith::MulIOp::create(pb, loc, ivs.back(), columnBlock));
+              arith::MulIOp::create(pb, loc, block, columnBlock));
           at[nDim] = n0;
           // A full block of columns, or the last columns one at a time.
           Value full = arith::CmpIOp::create(
@@ -277,19 +261,11 @@ private:
     auto bufferType = MemRefType::get({shape.packedDepth, panel}, f32);
     // In parallel over the batch dimensions (column contractions only) and
     // the panels.
-    SmallVector<Value> lower(dims.batch.size() + 1, constant(b, 0)), upper,
-        steps(dims.batch.size() + 1, constant(b, 1));
-    for (unsigned dim : dims.batch)
-      upper.push_back(sizes[dim]);
-    upper.push_back(panels);
-    scf::ParallelOp::create(
-        b, loc, lower, upper, steps,
-        [&](OpBuilder &pb, Location, ValueRange ivs) {
-          SmallVector<Value> at(op.getNumLoops());
-          for (auto [dim, iv] : llvm::zip(dims.batch, ivs))
-            at[dim] = iv;
+    parallelOver(
+        b, dims.batch, panels,
+        [&](OpBuilder &pb, SmallVector<Value> at, Value panelIndex) {
           at[nDim] =
-              arith::MulIOp::create(pb, loc, ivs.back(), constant(pb, panel));
+              arith::MulIOp::create(pb, loc, panelIndex, constant(pb, panel));
           Value buffer = memref::AllocaOp::create(pb, loc, bufferType);
           forEachIndex(
               pb, at, outerReductions,
@@ -415,16 +391,9 @@ private:
     for (unsigned dim : dims.m)
       if (dim != mDim)
         loopDims.push_back(dim);
-    SmallVector<Value> lower(parallelDims.size(), constant(b, 0)), upper,
-        steps(parallelDims.size(), constant(b, 1));
-    for (unsigned dim : parallelDims)
-      upper.push_back(sizes[dim]);
-    scf::ParallelOp::create(
-        b, loc, lower, upper, steps,
-        [&](OpBuilder &pb, Location, ValueRange ivs) {
-          SmallVector<Value> at(op.getNumLoops());
-          for (auto [dim, iv] : llvm::zip(parallelDims, ivs))
-            at[dim] = iv;
+    parallelOver(
+        b, parallelDims, Value(),
+        [&](OpBuilder &pb, SmallVector<Value> at, Value) {
           forEachIndex(pb, at, loopDims, [&](OpBuilder &lb,
                                               SmallVector<Value> rowAt) {
             forLoop(lb, nBegin, sizes[nDim], 1, [&](OpBuilder &nb, Value n) {
@@ -458,6 +427,29 @@ private:
                   kb, loc, acc[0], arith::MulFOp::create(kb, loc, x, y))});
         });
     memref::StoreOp::create(b, loc, loop.getResult(0), c, where);
+  }
+
+  /// `body` inside one scf.parallel over the whole range of each of
+  /// `loopDims` (their indices in `at`) and, if `count` is given, over
+  /// [0, count) last (that index passed on its own).
+  void parallelOver(
+      OpBuilder &b, ArrayRef<unsigned> loopDims, Value count,
+      function_ref<void(OpBuilder &, SmallVector<Value>, Value)> body) {
+    SmallVector<Value> lower, upper, steps;
+    for (unsigned dim : loopDims)
+      upper.push_back(sizes[dim]);
+    if (count)
+      upper.push_back(count);
+    lower.assign(upper.size(), constant(b, 0));
+    steps.assign(upper.size(), constant(b, 1));
+    scf::ParallelOp::create(
+        b, loc, lower, upper, steps,
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          SmallVector<Value> at(op.getNumLoops());
+          for (auto [dim, iv] : llvm::zip(loopDims, ivs))
+            at[dim] = iv;
+          body(pb, at, count ? ivs.back() : Value());
+        });
   }
 
   /// `body` inside nested loops over the whole range of each of `loopDims`,
