@@ -22,7 +22,7 @@ namespace matrt {
 
 const char kBenchUsage[] =
     "OUT bench --weights W [--mix MIX] [--prompt-len N] [--new-tokens N] "
-    "[--draft-mix MIX [--draft-tokens K]]";
+    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2]]";
 
 namespace {
 
@@ -47,7 +47,7 @@ std::string tokenAt(const std::vector<int32_t> &tokens, std::size_t i) {
 
 int runBench(const CommandContext &context,
              const std::vector<std::string> &args) {
-  std::string weightsPath, mixText, draftMixText;
+  std::string weightsPath, mixText, draftMixText, draftWeightsPath;
   int64_t promptLength = kDefaultPromptLength;
   int64_t newTokens = kDefaultNewTokens;
   int64_t draftTokens = kDefaultDraftTokens;
@@ -59,6 +59,7 @@ int runBench(const CommandContext &context,
   parser.addInt("--new-tokens", &newTokens, 0,
                 std::numeric_limits<int32_t>::max(), "N");
   parser.addString("--draft-mix", &draftMixText, "MIX");
+  parser.addString("--draft-weights", &draftWeightsPath, "W2");
   parser.addInt("--draft-tokens", &draftTokens, 1,
                 std::numeric_limits<int32_t>::max(), "K");
   int status = kExitSuccess;
@@ -69,6 +70,8 @@ int runBench(const CommandContext &context,
   bool speculative = parser.given("--draft-mix");
   if (parser.given("--draft-tokens") && !speculative)
     return context.usageError("--draft-tokens needs --draft-mix", kBenchUsage);
+  if (parser.given("--draft-weights") && !speculative)
+    return context.usageError("--draft-weights needs --draft-mix", kBenchUsage);
 
   matc::spec::Diagnostics diags;
   ModelSession session;
@@ -108,7 +111,10 @@ int runBench(const CommandContext &context,
 
   std::unique_ptr<ModelRunner> draftRunner;
   if (speculative) {
-    draftRunner = session.createRunner(*draftMix, diags);
+    if (parser.given("--draft-weights") &&
+        !session.loadDraftWeights(draftWeightsPath, diags))
+      return context.report(diags);
+    draftRunner = session.createDraftRunner(*draftMix, diags);
     if (!draftRunner)
       return context.report(diags);
   }

@@ -16,11 +16,13 @@ namespace matrt {
 const char kGenerateUsage[] =
     "OUT generate --weights W [--mix MIX] (--prompt STR | --tokens IDS) "
     "[--max-new-tokens N] [--temperature T] [--top-k K] [--seed S] "
-    "[--draft-mix MIX [--draft-tokens K]] [--print-tokens]";
+    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2]] "
+    "[--print-tokens]";
 
 int runGenerate(const CommandContext &context,
                 const std::vector<std::string> &args) {
-  std::string weightsPath, mixText, prompt, tokensText, draftMixText;
+  std::string weightsPath, mixText, prompt, tokensText, draftMixText,
+      draftWeightsPath;
   GenerationOptions options; // max 32 new tokens, greedy, seed 0
   int64_t draftTokens = kDefaultDraftTokens;
   bool printTokens = false;
@@ -36,6 +38,7 @@ int runGenerate(const CommandContext &context,
                 std::numeric_limits<int32_t>::max(), "K");
   parser.addUnsigned("--seed", &options.sampling.seed, "S");
   parser.addString("--draft-mix", &draftMixText, "MIX");
+  parser.addString("--draft-weights", &draftWeightsPath, "W2");
   parser.addInt("--draft-tokens", &draftTokens, 1,
                 std::numeric_limits<int32_t>::max(), "K");
   parser.addSwitch("--print-tokens", &printTokens);
@@ -50,6 +53,9 @@ int runGenerate(const CommandContext &context,
   bool speculative = parser.given("--draft-mix");
   if (parser.given("--draft-tokens") && !speculative)
     return context.usageError("--draft-tokens needs --draft-mix",
+                              kGenerateUsage);
+  if (parser.given("--draft-weights") && !speculative)
+    return context.usageError("--draft-weights needs --draft-mix",
                               kGenerateUsage);
 
   matc::spec::Diagnostics diags;
@@ -72,7 +78,10 @@ int runGenerate(const CommandContext &context,
     return context.report(diags);
   std::unique_ptr<ModelRunner> draftRunner;
   if (speculative) {
-    draftRunner = session.createRunner(*draftMix, diags);
+    if (parser.given("--draft-weights") &&
+        !session.loadDraftWeights(draftWeightsPath, diags))
+      return context.report(diags);
+    draftRunner = session.createDraftRunner(*draftMix, diags);
     if (!draftRunner)
       return context.report(diags);
   }

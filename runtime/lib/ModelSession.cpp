@@ -106,13 +106,35 @@ bool ModelSession::loadWeights(const std::string &path, Diagnostics &diags) {
   return modelRunner != nullptr;
 }
 
+namespace {
 std::unique_ptr<ModelRunner>
-ModelSession::createRunner(const matc::spec::Mix &mix, Diagnostics &diags) {
-  std::unique_ptr<ModelRunner> runner = ModelRunner::create(
-      manifest(), forward, weights->pointers(), diags, loss);
+runnerOver(const Manifest &manifest, matc::abi::ForwardFn forward,
+           matc::abi::LossFn loss, const WeightStore &weights,
+           const matc::spec::Mix &mix, Diagnostics &diags) {
+  std::unique_ptr<ModelRunner> runner =
+      ModelRunner::create(manifest, forward, weights.pointers(), diags, loss);
   if (!runner || !runner->setMix(mix, diags))
     return nullptr;
   return runner;
+}
+} // namespace
+
+std::unique_ptr<ModelRunner>
+ModelSession::createRunner(const matc::spec::Mix &mix, Diagnostics &diags) {
+  return runnerOver(manifest(), forward, loss, *weights, mix, diags);
+}
+
+bool ModelSession::loadDraftWeights(const std::string &path,
+                                    Diagnostics &diags) {
+  draftWeights = WeightStore::load(path, manifest(), diags);
+  return draftWeights != nullptr;
+}
+
+std::unique_ptr<ModelRunner>
+ModelSession::createDraftRunner(const matc::spec::Mix &mix,
+                                Diagnostics &diags) {
+  return runnerOver(manifest(), forward, loss,
+                    draftWeights ? *draftWeights : *weights, mix, diags);
 }
 
 } // namespace matrt

@@ -53,11 +53,22 @@ public:
   // model, say), set to `mix`. Needs loadWeights first.
   std::unique_ptr<ModelRunner> createRunner(const matc::spec::Mix &mix,
                                             matc::spec::Diagnostics &diags);
+  // --draft-weights: a second checkpoint with the manifest's tensors (another
+  // model of the same shapes, a separately trained small one padded to them,
+  // say) that createDraftRunner runs instead of the main weights.
+  bool loadDraftWeights(const std::string &path,
+                        matc::spec::Diagnostics &diags);
+  // The draft model's runner, set to `mix`: over the draft weights when
+  // loadDraftWeights loaded some, else over the main weights (createRunner).
+  std::unique_ptr<ModelRunner>
+  createDraftRunner(const matc::spec::Mix &mix, matc::spec::Diagnostics &diags);
 
   const Manifest &manifest() const { return *parsedManifest; }
   const matc::spec::Mix &mix() const { return *selectedMix; }
   // The draft mix open() selected, if it was asked for one.
-  const std::optional<matc::spec::Mix> &draftMix() const { return selectedDraftMix; }
+  const std::optional<matc::spec::Mix> &draftMix() const {
+    return selectedDraftMix;
+  }
   ModelRunner &runner() { return *modelRunner; }
   bool byteTokenizer() const;
 
@@ -68,6 +79,7 @@ private:
   std::optional<matc::spec::Mix> selectedMix;
   std::optional<matc::spec::Mix> selectedDraftMix;
   std::unique_ptr<WeightStore> weights;
+  std::unique_ptr<WeightStore> draftWeights;
   std::unique_ptr<ModelRunner> modelRunner;
 };
 

@@ -317,6 +317,22 @@ TEST_F(CommandLineTest, DraftFlagErrors) {
                          toyManifest("elastic"));
   EXPECT_EQ(badDraft.status, kExitUserError);
   EXPECT_TRUE(contains(badDraft.err, "--draft-mix")) << badDraft.err;
+  for (const char *command : {"generate", "bench"}) {
+    std::vector<std::string> args = {command, "--weights", weights,
+                                     "--draft-weights", weights};
+    if (std::string(command) == "generate")
+      args.insert(args.end(), {"--prompt", "a"});
+    Outcome weightsAlone = run(args, toyManifest("elastic"));
+    EXPECT_EQ(weightsAlone.status, kExitUsage) << command;
+    EXPECT_TRUE(contains(weightsAlone.err, "--draft-weights needs --draft-mix"))
+        << weightsAlone.err;
+  }
+  std::string missing = "/nonexistent-matc-dir/draft.safetensors";
+  Outcome missingDraft = run({"generate", "--weights", weights, "--prompt", "a",
+                              "--draft-mix", "S", "--draft-weights", missing},
+                             toyManifest("elastic"));
+  EXPECT_EQ(missingDraft.status, kExitUserError);
+  EXPECT_TRUE(contains(missingDraft.err, missing)) << missingDraft.err;
   EXPECT_TRUE(toyCalls().empty());
 }
 
