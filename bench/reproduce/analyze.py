@@ -270,14 +270,39 @@ class Study:
         os.replace(path + ".tmp", path)
         return path
 
+    def matc(self):
+        if self.cfg.get("matc"):
+            return self.cfg["matc"]
+        folder = os.path.abspath(self.work)
+        while not os.path.exists(os.path.join(folder, "bin", "matc")):
+            if os.path.dirname(folder) == folder:
+                sys.exit(f"analyze: no bin/matc above {self.work}")
+            folder = os.path.dirname(folder)
+        return os.path.join(folder, "bin", "matc")
+
+    def inference_binary(self):
+        """The universal spec compiled --elastic without --train by the
+        current matc: speculative decoding is the runtime's, so it runs with
+        the newest runtime even when the trained models were kept."""
+        out = self.binary("universal-infer")
+        matc = self.matc()
+        if not (os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(matc)):
+            log(f"compiling {out}")
+            run([matc, "compile", os.path.join(self.work, "specs", "universal.json"), "--elastic",
+                 "-o", out + ".tmp"], "matc compile")
+            os.replace(out + ".tmp", out)
+        return out
+
     def decode(self, weights, prompt, new_tokens, draft=None):
         """(tokens, decode seconds, accepted, drafted) of one greedy generation."""
-        cmd = [self.binary("universal"), "generate", "--weights", weights, "--mix", "XL", "--tokens",
+        cmd = [self.infer, "generate", "--weights", weights, "--mix", "XL", "--tokens",
                ",".join(map(str, prompt)), "--max-new-tokens", str(new_tokens), "--print-tokens"]
         if draft:
             cmd += ["--draft-mix", draft["mix"], "--draft-tokens", str(draft["k"])]
             if draft.get("weights"):
                 cmd += ["--draft-weights", draft["weights"]]
+            if draft.get("shared"):
+                cmd += ["--share-draft-cache"]
         proc = run(cmd, "generate")
         tokens = [int(t) for t in proc.stdout.strip().split(",") if t]
         rate = float(re.search(r"decode ([0-9.]+) tok/s", proc.stderr).group(1))
@@ -288,23 +313,19 @@ class Study:
         # Decode tok/s counts the tokens after the prefill's first one.
         return tokens, (len(tokens) - 1) / rate if rate > 0 else 0.0, accepted, drafted
 
-    def supports_draft_weights(self):
-        proc = subprocess.run([self.binary("universal"), "generate", "--help"], capture_output=True, text=True)
-        return "--draft-weights" in proc.stdout + proc.stderr
-
     def speculative(self):
         t0 = time.time()
+        self.infer = self.inference_binary()
         count = 4 if self.quick else 16
         new_tokens = 32 if self.quick else 128
         prompts = [w[:64] for w in self.windows(count, 64)]
-        pairs = [("MatLM", self.weights("universal"), None)]
-        if self.supports_draft_weights():
-            pairs.append(("baseline", self.weights(f"baseline-{self.names[-1]}"),
-                          self.padded_weights(f"baseline-{self.names[0]}")))
-        else:
-            log("this build's generate has no --draft-weights: the baseline pair is not measured")
+        # (pair, main weights, draft weights, shared cache)
+        pairs = [("MatLM", self.weights("universal"), None, False),
+                 ("MatLM, shared cache", self.weights("universal"), None, True),
+                 ("baseline", self.weights(f"baseline-{self.names[-1]}"),
+                  self.padded_weights(f"baseline-{self.names[0]}"), False)]
         rows = []
-        for family, main_weights, draft_weights in pairs:
+        for family, main_weights, draft_weights, shared in pairs:
             for k in (2, 4):
                 plain_s = spec_s = 0.0
                 accepted = drafted = 0
@@ -312,7 +333,7 @@ class Study:
                 for p in prompts:
                     # Interleaved, so drift in the machine's speed hits both.
                     tokens, seconds, _, _ = self.decode(main_weights, p, new_tokens)
-                    draft = {"mix": self.names[0], "k": k, "weights": draft_weights}
+                    draft = {"mix": self.names[0], "k": k, "weights": draft_weights, "shared": shared}
                     spec_tokens, spec_seconds, a, d = self.decode(main_weights, p, new_tokens, draft)
                     plain_s += seconds
                     spec_s += spec_seconds

@@ -22,7 +22,8 @@ namespace matrt {
 
 const char kBenchUsage[] =
     "OUT bench --weights W [--mix MIX] [--prompt-len N] [--new-tokens N] "
-    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2]]";
+    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2] "
+    "[--share-draft-cache]]";
 
 namespace {
 
@@ -60,6 +61,8 @@ int runBench(const CommandContext &context,
                 std::numeric_limits<int32_t>::max(), "N");
   parser.addString("--draft-mix", &draftMixText, "MIX");
   parser.addString("--draft-weights", &draftWeightsPath, "W2");
+  bool shareDraftCache = false;
+  parser.addSwitch("--share-draft-cache", &shareDraftCache);
   parser.addInt("--draft-tokens", &draftTokens, 1,
                 std::numeric_limits<int32_t>::max(), "K");
   int status = kExitSuccess;
@@ -72,6 +75,9 @@ int runBench(const CommandContext &context,
     return context.usageError("--draft-tokens needs --draft-mix", kBenchUsage);
   if (parser.given("--draft-weights") && !speculative)
     return context.usageError("--draft-weights needs --draft-mix", kBenchUsage);
+  if (shareDraftCache && !speculative)
+    return context.usageError("--share-draft-cache needs --draft-mix",
+                              kBenchUsage);
 
   matc::spec::Diagnostics diags;
   ModelSession session;
@@ -117,6 +123,8 @@ int runBench(const CommandContext &context,
     draftRunner = session.createDraftRunner(*draftMix, diags);
     if (!draftRunner)
       return context.report(diags);
+    if (shareDraftCache)
+      draftRunner->shareCacheOf(session.runner());
   }
 
   BenchmarkResult result;
@@ -156,6 +164,7 @@ int runBench(const CommandContext &context,
     double speculativeRate = speculation.decodeTokensPerSecond();
     line["draft_mix"] = matc::spec::formatMix(*draftMix);
     line["draft_tokens"] = draftTokens;
+    line["shared_draft_cache"] = shareDraftCache;
     line["speculative_decode_tok_s"] = speculativeRate;
     line["speculative_speedup"] =
         plainRate > 0 ? speculativeRate / plainRate : 0.0;

@@ -16,7 +16,8 @@ namespace matrt {
 const char kGenerateUsage[] =
     "OUT generate --weights W [--mix MIX] (--prompt STR | --tokens IDS) "
     "[--max-new-tokens N] [--temperature T] [--top-k K] [--seed S] "
-    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2]] "
+    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2] "
+    "[--share-draft-cache]] "
     "[--print-tokens]";
 
 int runGenerate(const CommandContext &context,
@@ -39,6 +40,8 @@ int runGenerate(const CommandContext &context,
   parser.addUnsigned("--seed", &options.sampling.seed, "S");
   parser.addString("--draft-mix", &draftMixText, "MIX");
   parser.addString("--draft-weights", &draftWeightsPath, "W2");
+  bool shareDraftCache = false;
+  parser.addSwitch("--share-draft-cache", &shareDraftCache);
   parser.addInt("--draft-tokens", &draftTokens, 1,
                 std::numeric_limits<int32_t>::max(), "K");
   parser.addSwitch("--print-tokens", &printTokens);
@@ -56,6 +59,9 @@ int runGenerate(const CommandContext &context,
                               kGenerateUsage);
   if (parser.given("--draft-weights") && !speculative)
     return context.usageError("--draft-weights needs --draft-mix",
+                              kGenerateUsage);
+  if (shareDraftCache && !speculative)
+    return context.usageError("--share-draft-cache needs --draft-mix",
                               kGenerateUsage);
 
   matc::spec::Diagnostics diags;
@@ -84,6 +90,8 @@ int runGenerate(const CommandContext &context,
     draftRunner = session.createDraftRunner(*draftMix, diags);
     if (!draftRunner)
       return context.report(diags);
+    if (shareDraftCache)
+      draftRunner->shareCacheOf(session.runner());
   }
 
   // Without a tokenizer there is no text to print, only ids.

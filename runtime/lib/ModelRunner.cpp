@@ -57,6 +57,8 @@ std::unique_ptr<ModelRunner> ModelRunner::create(const Manifest &manifest,
                                 " floats (buffers k_cache and v_cache)");
     return nullptr;
   }
+  runner->keys = runner->keyCache.as<float>();
+  runner->values = runner->valueCache.as<float>();
   runner->currentMix = manifest.mix;
   runner->widths = layerWidthsOf(manifest.mix);
   return runner;
@@ -127,11 +129,23 @@ bool ModelRunner::sequenceLoss(const std::vector<int32_t> &tokens, double &sum,
   if (!checkTokens(tokens, 0, diags))
     return false;
   float result = 0;
-  loss(count, tokens.data(), &result, keyCache.as<float>(),
-       valueCache.as<float>(), widths.data(), weights);
+  loss(count, tokens.data(), &result, keys, values, widths.data(), weights);
   sum = result;
   nextPosition = 0;
   return true;
+}
+
+void ModelRunner::shareCacheOf(const ModelRunner &owner) {
+  keys = owner.keys;
+  values = owner.values;
+  cacheOwner = &owner;
+  keyCache = AlignedBuffer();
+  valueCache = AlignedBuffer();
+}
+
+void ModelRunner::seek(int64_t position) {
+  if (position >= 0 && position <= maxPositions())
+    nextPosition = position;
 }
 
 void ModelRunner::rewind(int64_t length) {
@@ -160,7 +174,7 @@ bool ModelRunner::run(const std::vector<int32_t> &tokens, Diagnostics &diags,
   // No zero fill: the forward function writes every logit it is asked for.
   lastLogits.resize(static_cast<std::size_t>(numLogits * vocabSize()));
   forward(count, nextPosition, numLogits, tokens.data(), lastLogits.data(),
-          keyCache.as<float>(), valueCache.as<float>(), widths.data(), weights);
+          keys, values, widths.data(), weights);
   firstRow = count - numLogits;
   endRow = count;
   nextPosition += count;

@@ -134,11 +134,16 @@ bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
 
   // Invariant from here on: main has run every token of `sequence` but the
   // last (main.position() == sequence.size() - 1), the draft a prefix of it.
+  // A draft that shares main's cache has no prefill of its own: it starts
+  // where main is, attending over main's K/V of the prompt.
+  bool sharedCache = draft.sharesCacheOf(main);
   Clock::time_point start = Clock::now();
   if (!main.run(prompt, diags, LogitRows::Last))
     return false;
   emit(sampler.sample(main.lastRowLogits(), main.vocabSize()));
-  if (!draft.run(prompt, diags, LogitRows::Last))
+  if (sharedCache)
+    draft.seek(main.position());
+  else if (!draft.run(prompt, diags, LogitRows::Last))
     return false;
   result.prefillSeconds = secondsSince(start);
 
@@ -167,8 +172,14 @@ bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
     emit(next);
     result.decodedTokens += accepted + 1;
     // Keep the cache rows of the accepted tokens; `next` is fed next round.
+    // In a shared cache main's verify call has overwritten the draft's rows
+    // of every position it ran, so all rows before main's position are
+    // main's, and the draft continues from there.
     main.rewind(length + accepted);
-    draft.rewind(length + accepted);
+    if (sharedCache)
+      draft.seek(main.position());
+    else
+      draft.rewind(length + accepted);
   }
   result.decodeSeconds = secondsSince(start);
   return true;

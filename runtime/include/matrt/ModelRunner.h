@@ -29,7 +29,8 @@ enum class LogitRows {
 //
 // A runner also carries the mix it runs, as the per-layer widths every
 // forward call receives. Several runners may share one set of weights (say,
-// a main and a draft mix for speculative decoding), each with its own cache.
+// a main and a draft mix for speculative decoding), each with its own cache
+// or, after shareCacheOf, one cache.
 class ModelRunner {
 public:
   // `weights` must outlive the runner: it holds one pointer per manifest
@@ -76,6 +77,21 @@ public:
   // draft tokens.
   void rewind(int64_t length);
 
+  // Makes this runner attend over, and write into, `owner`'s KV cache
+  // instead of its own, which is released. Both runners must come from the
+  // same manifest, and `owner` must outlive this one. Speculative decoding
+  // with a shared cache uses it: the draft then attends over the main
+  // model's K/V at every accepted position (the MatFormer paper's shared
+  // attention cache).
+  void shareCacheOf(const ModelRunner &owner);
+  // Whether this runner uses `other`'s cache (shareCacheOf(other)).
+  bool sharesCacheOf(const ModelRunner &other) const {
+    return cacheOwner == &other;
+  }
+  // Continues at `position` (0 <= position <= max_positions, else nothing
+  // changes): the cache rows before it count as written, by this runner or
+  // by the one whose cache it shares.
+  void seek(int64_t position);
   int64_t position() const { return nextPosition; }
   int64_t maxPositions() const { return manifest.maxPositions; }
   int64_t vocabSize() const { return manifest.vocabSize; }
@@ -119,6 +135,10 @@ private:
   std::vector<int64_t> widths;
   AlignedBuffer keyCache;
   AlignedBuffer valueCache;
+  // The caches every call uses: this runner's own, or its cacheOwner's.
+  float *keys = nullptr;
+  float *values = nullptr;
+  const ModelRunner *cacheOwner = nullptr;
   std::vector<float> lastLogits;
   int64_t firstRow = 0;
   int64_t endRow = 0;

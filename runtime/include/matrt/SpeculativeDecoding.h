@@ -53,8 +53,14 @@ double tokensPerMainCall(const GenerationResult &result,
 // replaced by a draw from max(0, p - q), renormalized. The tokens are then
 // distributed exactly as plain sampling from the main mix, though a seed
 // gives other tokens than plain generation does.
+// Shared cache (draft.shareCacheOf(main), the MatFormer paper's shared
+// attention cache): the draft skips its prefill and each round starts at
+// main's position, attending over main's K/V of every accepted token; its
+// own rows of the round's drafts are overwritten by main's verify call,
+// which writes every position it runs before attending over it, so main's
+// output is unchanged (greedy: exactly plain greedy generation).
 // Stops like generate(): at maxNewTokens or at max_positions. `main` and
-// `draft` must be two runners (two caches), usually over the same weights.
+// `draft` must be two runners, usually over the same weights.
 bool generateSpeculative(ModelRunner &main, ModelRunner &draft,
                          const std::vector<int32_t> &prompt,
                          const GenerationOptions &options, int64_t draftTokens,

@@ -327,6 +327,12 @@ TEST_F(CommandLineTest, DraftFlagErrors) {
     EXPECT_TRUE(contains(weightsAlone.err, "--draft-weights needs --draft-mix"))
         << weightsAlone.err;
   }
+  Outcome shareAlone =
+      run({"bench", "--weights", weights, "--share-draft-cache"},
+          toyManifest("elastic"));
+  EXPECT_EQ(shareAlone.status, kExitUsage);
+  EXPECT_TRUE(contains(shareAlone.err, "--share-draft-cache needs --draft-mix"))
+      << shareAlone.err;
   std::string missing = "/nonexistent-matc-dir/draft.safetensors";
   Outcome missingDraft = run({"generate", "--weights", weights, "--prompt", "a",
                               "--draft-mix", "S", "--draft-weights", missing},
@@ -418,6 +424,7 @@ TEST_F(CommandLineTest, BenchWithADraftMixMeasuresTheSpeedUp) {
                                            "elastic",
                                            "draft_mix",
                                            "draft_tokens",
+                                           "shared_draft_cache",
                                            "speculative_decode_tok_s",
                                            "speculative_speedup",
                                            "accept_rate",

@@ -36,9 +36,12 @@ struct SpeculativeRun {
 SpeculativeRun speculate(ToyModel &toy, const std::string &mainMix,
                          const std::string &draftMix,
                          const std::vector<int32_t> &prompt,
-                         const GenerationOptions &options, int64_t k) {
+                         const GenerationOptions &options, int64_t k,
+                         bool shareCache = false) {
   std::unique_ptr<ModelRunner> main = toy.runner(mainMix);
   std::unique_ptr<ModelRunner> draft = toy.runner(draftMix);
+  if (shareCache)
+    draft->shareCacheOf(*main);
   SpeculativeRun run;
   Diagnostics diags;
   EXPECT_TRUE(generateSpeculative(
@@ -143,6 +146,36 @@ TEST(SpeculativeDecodingTest, CallsVerifyAllDraftsAtOnce) {
   for (const matc::test::ToyCall &call : toyCalls())
     EXPECT_LE(call.startPos + call.numTokens, kToyMaxPositions);
   EXPECT_EQ(main->position(), 2 + 6 - 1); // all but the last token run
+}
+
+// With one cache (the toy's prediction sums the tokens its cache holds, so
+// a row the draft left behind would change main's output): still plain
+// greedy output, and the draft never prefills.
+TEST(SpeculativeDecodingTest, SharedCacheKeepsPlainGreedyOutput) {
+  ToyModel toy("elastic");
+  GenerationOptions options;
+  options.maxNewTokens = 9;
+  for (const char *draftMix : {"16,16", "11,16", "15,16", "S,S", "skip,16"})
+    for (int64_t k : {1, 3, 7}) {
+      SCOPED_TRACE(std::string("draft ") + draftMix + ", k " +
+                   std::to_string(k));
+      std::vector<int32_t> prompt = {5, 9, 200};
+      std::vector<int32_t> expected =
+          plainTokens(toy, "16,16", prompt, options);
+      toyCalls().clear();
+      SpeculativeRun run =
+          speculate(toy, "16,16", draftMix, prompt, options, k, true);
+      EXPECT_EQ(run.result.tokens, expected);
+      ASSERT_GE(toyCalls().size(), 2u);
+      // Main's prefill, then the draft's first proposal at main's position.
+      EXPECT_EQ(toyCalls()[0].numTokens, 3);
+      EXPECT_EQ(toyCalls()[1].numTokens, 1);
+      EXPECT_EQ(toyCalls()[1].startPos, 3);
+    }
+  // The same mix in one cache agrees everywhere.
+  SpeculativeRun same = speculate(toy, "16,16", "16,16", {1, 2}, options, 4,
+                                  /*shareCache=*/true);
+  EXPECT_EQ(same.stats.acceptanceRate(), 1.0);
 }
 
 TEST(SpeculativeDecodingTest, StopsAtMaxPositionsLikePlainGeneration) {
