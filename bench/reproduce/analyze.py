@@ -123,6 +123,10 @@ class Study:
                          "baseline": next(iter(base.values()))})
             log(f"held-out loss {name}: MatLM {rows[-1]['matlm']:.4f}, baseline {rows[-1]['baseline']:.4f}")
         self.results["loss_table"] = rows
+        control = self.eval_losses("universal", self.weights("universal-xl-only"), self.table_file,
+                                   [self.mix_text(self.uniform(len(self.names) - 1))])
+        self.results["control_xl_only"] = next(iter(control.values()))
+        log(f"held-out loss of the control (universal program, XL alone): {self.results['control_xl_only']:.4f}")
         self.results["loss_table_seconds"] = round(time.time() - t0, 1)
 
     # --- 3. Mix'n'Match ------------------------------------------------------------
@@ -361,10 +365,13 @@ def main():
     study.consistency()
     study.speculative()
     for name in study.names:
-        for model in ("universal", f"baseline-{name}"):
+        for model in ("universal", "universal-xl-only", f"baseline-{name}"):
             path = os.path.join(cfg["work"], "logs", f"{model}.train-time.json")
             if os.path.exists(path) and model not in study.results.setdefault("train_seconds", {}):
                 study.results["train_seconds"][model] = json.load(open(path))["seconds"]
+    compile_log = os.path.join(cfg["work"], "logs", "compile-time.json")
+    if os.path.exists(compile_log):
+        study.results["compile_seconds"] = json.load(open(compile_log))["seconds"]
     study.results["timings"] = dict(cfg["timings"], analysis=round(time.time() - cfg["started"] - sum(cfg["timings"].values())))
     study.results["total_seconds"] = round(time.time() - cfg["started"])
     import report
