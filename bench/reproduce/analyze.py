@@ -127,6 +127,33 @@ class Study:
                                    [self.mix_text(self.uniform(len(self.names) - 1))])
         self.results["control_xl_only"] = next(iter(control.values()))
         log(f"held-out loss of the control (universal program, XL alone): {self.results['control_xl_only']:.4f}")
+        self.results["program_check"] = self.program_check()
+
+    def program_check(self):
+        """Whether the universal program trains XL as the XL baseline's program
+        does: three steps of each from one initialization on the same batches
+        (`--sampling all` with loss weights on XL alone keeps the batches of a
+        run without a granularity draw), their training losses compared."""
+        init = os.path.join(self.tmp, "check-init.safetensors")
+        run([self.matc(), "init", os.path.join(self.work, "specs", "universal.json"), "-o", init,
+             "--seed", "0"], "matc init")
+        weights = ",".join("1" if i == len(self.names) - 1 else "0" for i in range(len(self.names)))
+        losses = {}
+        for model, extra in (("universal", ["--loss-weights", weights]), (f"baseline-{self.names[-1]}", [])):
+            steps = []
+            for n in (1, 2, 3):
+                out = run([self.binary(model), "train", "--data", self.cfg["corpus"], "--out",
+                           os.path.join(self.tmp, f"check-{model}.safetensors"), "--init", init, "--steps", str(n),
+                           "--schedule-steps", "3", "--warmup", "1", "--batch", "4", "--seq-len", str(self.seq_len),
+                           "--lr", str(self.cfg["lr"]), "--seed", "0", "--save-every", "0", "--log-every", "1", *extra],
+                          f"train of {model}").stdout
+                row = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+                steps.append([v for v in row["train_loss"].values() if v is not None][-1])
+            losses[model] = steps
+        a, b = losses["universal"], losses[f"baseline-{self.names[-1]}"]
+        diff = max(abs(x - y) for x, y in zip(a, b))
+        log(f"program check: universal {a}, baseline {b}, largest difference {diff:.2e}")
+        return {"universal": a, "baseline": b, "max_abs_difference": diff}
         self.results["loss_table_seconds"] = round(time.time() - t0, 1)
 
     # --- 3. Mix'n'Match ------------------------------------------------------------
