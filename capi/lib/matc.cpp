@@ -258,6 +258,13 @@ matc_status matc_set_elastic(matc_context *context, int elastic) {
   return MATC_OK;
 }
 
+matc_status matc_set_train(matc_context *context, int train) {
+  if (!context)
+    return MATC_ERROR_INVALID_ARGUMENT;
+  context->options.train = train != 0;
+  return MATC_OK;
+}
+
 matc_status matc_set_dtype(matc_context *context, matc_dtype dtype) {
   if (!context)
     return MATC_ERROR_INVALID_ARGUMENT;

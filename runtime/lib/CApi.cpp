@@ -11,9 +11,11 @@
 #include "matrt/ModelAbi.h"
 #include "matrt/ModelRunner.h"
 #include "matrt/Tokens.h"
+#include "matrt/TrainingRun.h"
 #include "matrt/WeightStore.h"
 
 #include <algorithm>
+#include <cmath>
 #include <dlfcn.h>
 #include <functional>
 #include <sys/stat.h>
@@ -29,6 +31,12 @@ extern "C" {
 __attribute__((weak)) extern const char matc_model_manifest[];
 __attribute__((weak)) matrt::ForwardSignature matc_model_forward;
 __attribute__((weak)) std::remove_pointer_t<matc::abi::LossFn> matc_model_loss;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::TrainStepFn>
+    matc_model_train_step;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::GradSquaredNormFn>
+    matc_model_grad_squared_norm;
+__attribute__((weak)) std::remove_pointer_t<matc::abi::AdamWStepFn>
+    matc_model_adamw_step;
 }
 
 using matc::spec::Diagnostics;
@@ -36,12 +44,17 @@ using matc::spec::Diagnostics;
 struct matrt_model {
   void *library = nullptr;
   std::optional<matrt::Manifest> manifest;
+  matrt::CompiledModel compiled;
   std::unique_ptr<matrt::WeightStore> weights;
+  // After the first matrt_train_step: the trainable copy of the weights and
+  // AdamW's state, which the runner then reads instead of `weights`.
+  std::unique_ptr<matrt::TrainingRun> training;
   std::unique_ptr<matrt::ModelRunner> runner;
   std::string mixText;
 
   ~matrt_model() {
     runner.reset();
+    training.reset();
     weights.reset();
     manifest.reset();
     if (library)
@@ -158,6 +171,12 @@ matrt_status matrt_open(int api_version, const char *library,
         dlsym(opened->library, matc::abi::kForwardSymbol));
     compiled.loss = reinterpret_cast<matc::abi::LossFn>(
         dlsym(opened->library, matc::abi::kLossSymbol));
+    compiled.trainStep = reinterpret_cast<matc::abi::TrainStepFn>(
+        dlsym(opened->library, matc::abi::kTrainStepSymbol));
+    compiled.gradSquaredNorm = reinterpret_cast<matc::abi::GradSquaredNormFn>(
+        dlsym(opened->library, matc::abi::kGradSquaredNormSymbol));
+    compiled.adamwStep = reinterpret_cast<matc::abi::AdamWStepFn>(
+        dlsym(opened->library, matc::abi::kAdamWStepSymbol));
     if (!compiled.manifestText || !compiled.forward)
       return fail(MATRT_ERROR_MODEL,
                   std::string(library) +
@@ -169,6 +188,9 @@ matrt_status matrt_open(int api_version, const char *library,
     compiled.manifestText = matc_model_manifest;
     compiled.forward = &matc_model_forward;
     compiled.loss = matc_model_loss;
+    compiled.trainStep = matc_model_train_step;
+    compiled.gradSquaredNorm = matc_model_grad_squared_norm;
+    compiled.adamwStep = matc_model_adamw_step;
     if (!compiled.manifestText || !compiled.forward)
       return fail(MATRT_ERROR_INVALID_ARGUMENT,
                   "library: null, but no model is linked into this "
@@ -204,6 +226,7 @@ matrt_status matrt_open(int api_version, const char *library,
   if (!opened->runner->setMix(*selected, runnerDiags))
     return fail(MATRT_ERROR_MIX, runnerDiags);
   opened->mixText = matc::spec::formatMix(*selected);
+  opened->compiled = compiled;
   *model = opened.release();
   return MATRT_OK;
 }
@@ -372,17 +395,65 @@ matrt_status matrt_eval_loss(matrt_model *model, const int32_t *tokens,
 matrt_status matrt_train_step(matrt_model *model, const int32_t *tokens,
                               size_t num_tokens, double learning_rate,
                               double *loss) {
-  (void)tokens;
-  (void)num_tokens;
-  (void)learning_rate;
-  (void)loss;
   lastError.clear();
   if (!model)
     return fail(MATRT_ERROR_INVALID_ARGUMENT, "model: null");
-  return fail(MATRT_ERROR_NOT_COMPILED_WITH_TRAIN,
-              "training through the C API is not implemented yet: use the "
-              "train command of a program compiled with matc compile "
-              "--train");
+  if (!model->compiled.canTrain())
+    return fail(MATRT_ERROR_NOT_COMPILED_WITH_TRAIN,
+                "this model has no training entry points: compile it with "
+                "matc compile --train (matc_set_train in the compiler's C "
+                "API)");
+  if (!(learning_rate > 0) || !std::isfinite(learning_rate))
+    return fail(MATRT_ERROR_INVALID_ARGUMENT,
+                "learning_rate: " + std::to_string(learning_rate) +
+                    "; expected a finite number > 0");
+  if (matrt_status status = checkTokens(model, tokens, num_tokens, "tokens"))
+    return status;
+  const matrt::Manifest &manifest = *model->manifest;
+  int64_t length = static_cast<int64_t>(num_tokens);
+  if (length < 2 || length - 1 > manifest.maxPositions)
+    return fail(MATRT_ERROR_TOKENS,
+                "tokens: " + std::to_string(num_tokens) +
+                    " tokens; a training sequence needs 2 to max_positions "
+                    "+ 1 (" +
+                    std::to_string(manifest.maxPositions + 1) + ")");
+
+  if (!model->training) {
+    // The joint loss of every granularity with the spec's weights, the
+    // defaults of `OUT train` otherwise; the learning rate is the caller's.
+    matrt::TrainingSettings settings;
+    settings.batch = 1;
+    settings.seqLen = length - 1;
+    settings.lossWeights = manifest.spec.lossWeights;
+    Diagnostics diags;
+    std::unique_ptr<matrt::TrainingRun> run =
+        matrt::TrainingRun::create(manifest, model->compiled, settings, diags);
+    if (!run)
+      return fail(MATRT_ERROR_MODEL, diags);
+    run->parameters().copyWeightsFrom(model->weights->pointers());
+    std::unique_ptr<matrt::ModelRunner> runner = matrt::ModelRunner::create(
+        manifest, model->compiled.forward, run->parameters().weights(), diags,
+        model->compiled.loss);
+    if (!runner || !runner->setMix(model->runner->mix(), diags))
+      return fail(MATRT_ERROR_MODEL, diags);
+    model->training = std::move(run);
+    model->runner = std::move(runner);
+  }
+  Diagnostics diags;
+  matrt::StepResult result;
+  if (!model->training->stepOn(tokens, 1, length, learning_rate, result, diags))
+    return fail(MATRT_ERROR_INVALID_ARGUMENT, diags);
+  model->runner->reset();
+  if (loss) {
+    const std::vector<double> &weights =
+        model->training->settings().lossWeights;
+    double total = 0;
+    for (std::size_t i = 0; i < result.losses.size(); ++i)
+      if (weights[i] != 0)
+        total += weights[i] * result.losses[i];
+    *loss = total;
+  }
+  return MATRT_OK;
 }
 
 } // extern "C"

@@ -29,8 +29,6 @@ TrainingRun::create(const Manifest &manifest, const CompiledModel &model,
 bool TrainingRun::step(const uint8_t *corpus, uint64_t corpusBytes,
                        StepResult &result, Diagnostics &diags) {
   const TrainingSettings &s = runSettings;
-  int64_t granularities = numGranularities();
-  int64_t stepNumber = completedSteps + 1;
   result = StepResult();
   // The granularity first, then the windows: the order is part of what a
   // seed means.
@@ -39,22 +37,49 @@ bool TrainingRun::step(const uint8_t *corpus, uint64_t corpusBytes,
   std::vector<float> lossWeights = stepLossWeights(s, result.sampled);
   std::vector<uint64_t> starts = batches.windowStarts(
       s.batch, corpusBytes, static_cast<uint64_t>(s.seqLen) + 1);
+  std::vector<std::vector<int32_t>> sequences;
+  for (uint64_t start : starts)
+    sequences.emplace_back(corpus + start, corpus + start + s.seqLen + 1);
+  return optimize(sequences, lossWeights, s.schedule.at(completedSteps + 1),
+                  result, diags);
+}
 
+bool TrainingRun::stepOn(const int32_t *tokens, int64_t sequences,
+                         int64_t length, double learningRate,
+                         StepResult &result, Diagnostics &diags) {
+  result = StepResult();
+  std::vector<std::vector<int32_t>> rows;
+  for (int64_t i = 0; i < sequences; ++i)
+    rows.emplace_back(tokens + i * length, tokens + (i + 1) * length);
+  // lambda_i / B, as stepLossWeights makes them for a step of B sequences.
+  double perSequence = 1.0 / static_cast<double>(sequences);
+  std::vector<float> lossWeights;
+  for (double weight : runSettings.lossWeights)
+    lossWeights.push_back(static_cast<float>(weight * perSequence));
+  return optimize(rows, lossWeights, learningRate, result, diags);
+}
+
+bool TrainingRun::optimize(const std::vector<std::vector<int32_t>> &sequences,
+                           const std::vector<float> &lossWeights,
+                           double learningRate, StepResult &result,
+                           Diagnostics &diags) {
+  const TrainingSettings &s = runSettings;
+  int64_t granularities = numGranularities();
+  int64_t stepNumber = completedSteps + 1;
   params->zeroGradients();
   std::vector<double> sums(granularities, 0.0);
   std::vector<float> losses(granularities);
-  std::vector<int32_t> tokens(static_cast<std::size_t>(s.seqLen) + 1);
-  for (uint64_t start : starts) {
-    std::copy(corpus + start, corpus + start + tokens.size(), tokens.begin());
+  for (const std::vector<int32_t> &tokens : sequences) {
     std::fill(losses.begin(), losses.end(), 0.0f);
-    functions.trainStep(s.seqLen, tokens.data(), lossWeights.data(),
-                        losses.data(), params->weights(), params->grads());
+    functions.trainStep(static_cast<int64_t>(tokens.size()) - 1, tokens.data(),
+                        lossWeights.data(), losses.data(), params->weights(),
+                        params->grads());
     for (int64_t i = 0; i < granularities; ++i)
       sums[i] += losses[i];
   }
+  double count = static_cast<double>(sequences.size());
   for (int64_t i = 0; i < granularities; ++i)
-    result.losses.push_back(
-        lossWeights[i] != 0 ? sums[i] / static_cast<double>(s.batch) : NAN);
+    result.losses.push_back(lossWeights[i] != 0 ? sums[i] / count : NAN);
 
   float squaredNorm = 0;
   functions.gradSquaredNorm(params->grads(), &squaredNorm);
@@ -67,7 +92,7 @@ bool TrainingRun::step(const uint8_t *corpus, uint64_t corpusBytes,
   }
   if (s.clipNorm > 0 && result.gradNorm > s.clipNorm)
     result.clipScale = s.clipNorm / result.gradNorm;
-  result.learningRate = s.schedule.at(stepNumber);
+  result.learningRate = learningRate;
 
   float hyper[matc::abi::kNumAdamWHyper];
   hyper[matc::abi::kAdamLearningRate] = static_cast<float>(result.learningRate);

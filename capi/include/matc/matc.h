@@ -115,6 +115,10 @@ matc_status matc_set_mix(matc_context *context, const char *mix);
 /* Nonzero: keep every width a run-time value (one binary, any mix, chosen
  * with matrt_set_mix); clears the mix. Zero: back to the spec's mix. */
 matc_status matc_set_elastic(matc_context *context, int elastic);
+/* Nonzero: also generate the training entry points (`matc compile --train`:
+ * the gradients, the joint loss and AdamW), which matrt_train_step runs.
+ * Zero (the default): inference only. */
+matc_status matc_set_train(matc_context *context, int train);
 matc_status matc_set_dtype(matc_context *context, matc_dtype dtype);
 matc_status matc_set_emit(matc_context *context, matc_emit_kind emit);
 /* LLVM optimization level, 0 to 3. */

@@ -55,6 +55,16 @@ public:
   bool step(const uint8_t *corpus, uint64_t corpusBytes, StepResult &result,
             matc::spec::Diagnostics &diags);
 
+  // One step on given sequences instead of drawn windows, at
+  // `learningRate` instead of the schedule's (the C API's
+  // matrt_train_step): `sequences` sequences of `length` tokens each,
+  // row-major, every one run from position 0 (length - 1 predictions),
+  // with the joint loss of every granularity (lossWeights; the sampling
+  // setting is not used). Fails like step().
+  bool stepOn(const int32_t *tokens, int64_t sequences, int64_t length,
+              double learningRate, StepResult &result,
+              matc::spec::Diagnostics &diags);
+
   // The loss on `tokens` (bytes) in windows of seqLen as `OUT eval` scores
   // them, at most `maxWindows` of them (0: all), per granularity in an
   // elastic binary, else for the compiled mix.
@@ -76,6 +86,13 @@ public:
   }
 
 private:
+  // The step's common part: gradients of every sequence under
+  // `lossWeights`, clipping, AdamW at `learningRate`; fills result.losses
+  // (per granularity, the mean over the sequences), gradNorm, clipScale.
+  bool optimize(const std::vector<std::vector<int32_t>> &sequences,
+                const std::vector<float> &lossWeights, double learningRate,
+                StepResult &result, matc::spec::Diagnostics &diags);
+
   TrainingRun(const Manifest &manifest, const CompiledModel &functions,
               const TrainingSettings &settings)
       : model(manifest), functions(functions), runSettings(settings),

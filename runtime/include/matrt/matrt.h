@@ -147,10 +147,17 @@ matrt_status matrt_eval_loss(matrt_model *model, const int32_t *tokens,
                              double *mean_loss, int64_t *num_scored);
 
 /* One training step on tokens[0, num_tokens) at learning_rate, for a model
- * compiled with `matc compile --train`; *loss receives the step's loss.
- * Not wired to the compiled training step yet: it returns
- * MATRT_ERROR_NOT_COMPILED_WITH_TRAIN for every model; train through the
- * `train` command of a program compiled with --train. */
+ * compiled with `matc compile --train` (matc_set_train): the sequence runs
+ * from position 0 (num_tokens - 1 predictions, 2 <= num_tokens <=
+ * max_positions + 1), with the joint loss of every granularity weighted by
+ * the spec's matformer.loss_weights, then global-norm clipping at 1 and an
+ * AdamW step, all generated code, with the defaults of `OUT train` (weight
+ * decay 0.1, none on norms and embeddings; betas 0.9, 0.95). The first call
+ * copies the weights; from then on every call of this model (forward,
+ * generate, eval, any mix) reads the trained copy; the weights file is not
+ * changed. AdamW's moments persist between calls. *loss (may be null)
+ * receives sum_i lambda_i L_i of the step, before the update. A model
+ * without the training entry points: MATRT_ERROR_NOT_COMPILED_WITH_TRAIN. */
 matrt_status matrt_train_step(matrt_model *model, const int32_t *tokens,
                               size_t num_tokens, double learning_rate,
                               double *loss);

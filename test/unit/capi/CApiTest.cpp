@@ -75,6 +75,22 @@ std::string library(const std::string &spec, const char *mix) {
   return path;
 }
 
+// `spec` compiled with matc_set_train (elastic), once.
+std::string trainLibrary(const std::string &spec) {
+  std::string path = tempDir() + "/" + spec + "-train.so";
+  if (access(path.c_str(), F_OK) == 0)
+    return path;
+  Context context;
+  matc_set_emit(context.handle, MATC_EMIT_LIB);
+  matc_set_elastic(context.handle, 1);
+  EXPECT_EQ(matc_set_train(context.handle, 1), MATC_OK);
+  EXPECT_EQ(matc_compile_file(context.handle, (kSpecs + spec + ".json").c_str(),
+                              path.c_str()),
+            MATC_OK)
+      << context.dump();
+  return path;
+}
+
 struct Model {
   matrt_model *handle = nullptr;
   ~Model() { matrt_close(handle); }
@@ -241,6 +257,78 @@ TEST(RuntimeCApi, RunsALibraryAndSwitchesMixes) {
   EXPECT_EQ(scored, 39);
   EXPECT_GT(loss, 0);
   EXPECT_TRUE(std::isfinite(loss));
+}
+
+// Training through the C API: the compiled gradients and AdamW on given
+// sequences. Repeated steps on one sequence must fit it; forward and the
+// loss then read the trained weights, and the weights file is untouched.
+TEST(RuntimeCApi, TrainStepFitsASequenceAndTheModelUsesTheResult) {
+  std::string weights = weightsFor("tiny");
+  Model model;
+  ASSERT_EQ(matrt_open(MATRT_API_VERSION, trainLibrary("tiny").c_str(),
+                       weights.c_str(), "XL", &model.handle),
+            MATRT_OK)
+      << matrt_last_error();
+  std::vector<int32_t> text;
+  for (char c : std::string("a nested model, trained through the C API"))
+    text.push_back(static_cast<unsigned char>(c));
+  double before = 0;
+  ASSERT_EQ(matrt_eval_loss(model.handle, text.data(), text.size(), 0, &before,
+                            nullptr),
+            MATRT_OK)
+      << matrt_last_error();
+  std::vector<float> initialLogits = forward(model.handle, text);
+  std::vector<double> losses;
+  for (int step = 0; step < 30; ++step) {
+    double loss = 0;
+    ASSERT_EQ(
+        matrt_train_step(model.handle, text.data(), text.size(), 1e-2, &loss),
+        MATRT_OK)
+        << matrt_last_error();
+    EXPECT_TRUE(std::isfinite(loss));
+    losses.push_back(loss);
+  }
+  // The joint loss sums the four granularities, each near ln 256 at first.
+  EXPECT_GT(losses.front(), 4 * 5.0);
+  EXPECT_LT(losses.back(), 0.5 * losses.front());
+  double after = 0;
+  ASSERT_EQ(matrt_eval_loss(model.handle, text.data(), text.size(), 0, &after,
+                            nullptr),
+            MATRT_OK);
+  EXPECT_LT(after, 0.5 * before);
+  EXPECT_NE(forward(model.handle, text), initialLogits);
+  // Every mix reads the trained weights: S fits the sequence too.
+  ASSERT_EQ(matrt_set_mix(model.handle, "S"), MATRT_OK);
+  double small = 0;
+  ASSERT_EQ(matrt_eval_loss(model.handle, text.data(), text.size(), 0, &small,
+                            nullptr),
+            MATRT_OK);
+  EXPECT_LT(small, 0.5 * before);
+  // A fresh model from the same file starts where the first one did.
+  Model fresh;
+  ASSERT_EQ(matrt_open(MATRT_API_VERSION, trainLibrary("tiny").c_str(),
+                       weights.c_str(), "XL", &fresh.handle),
+            MATRT_OK);
+  EXPECT_EQ(forward(fresh.handle, text), initialLogits);
+  // Bad input: one token, a token outside the vocabulary, a learning rate
+  // that is not positive; the model goes on working.
+  double loss = 0;
+  EXPECT_EQ(matrt_train_step(model.handle, text.data(), 1, 1e-2, &loss),
+            MATRT_ERROR_TOKENS);
+  std::vector<int32_t> bad = {1, 256};
+  EXPECT_EQ(matrt_train_step(model.handle, bad.data(), 2, 1e-2, &loss),
+            MATRT_ERROR_TOKENS);
+  EXPECT_EQ(matrt_train_step(model.handle, text.data(), text.size(), 0, &loss),
+            MATRT_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(matrt_last_error()).find("learning_rate"),
+            std::string::npos);
+  std::vector<int32_t> tooLong(258, 1);
+  EXPECT_EQ(matrt_train_step(model.handle, tooLong.data(), tooLong.size(), 1e-2,
+                             &loss),
+            MATRT_ERROR_TOKENS);
+  EXPECT_EQ(
+      matrt_train_step(model.handle, text.data(), text.size(), 1e-2, nullptr),
+      MATRT_OK);
 }
 
 TEST(RuntimeCApi, ErrorsComeBackAsCodes) {
