@@ -94,7 +94,8 @@ names=$("$python" - "$spec" "$work/specs" <<'EOF'
 import json, sys
 spec = json.load(open(sys.argv[1]))
 grans = spec["matformer"]["granularities"]
-names = {4: ["S", "M", "L", "XL"]}.get(len(grans), [f"G{i}" for i in range(len(grans))])
+# Mix tokens: S M L XL for four granularities, else gK (DESIGN.md, MIX).
+names = {4: ["S", "M", "L", "XL"]}.get(len(grans), [f"g{i}" for i in range(len(grans))])
 json.dump(spec, open(f"{sys.argv[2]}/universal.json", "w"), indent=2)
 for name, width in zip(names, grans):
     # One granularity: without a matformer block the spec would default to
