@@ -128,6 +128,7 @@ class Study:
         self.results["control_xl_only"] = next(iter(control.values()))
         log(f"held-out loss of the control (universal program, XL alone): {self.results['control_xl_only']:.4f}")
         self.results["program_check"] = self.program_check()
+        self.results["loss_table_seconds"] = round(time.time() - t0, 1)
 
     def program_check(self):
         """Whether the universal program trains XL as the XL baseline's program
@@ -154,7 +155,6 @@ class Study:
         diff = max(abs(x - y) for x, y in zip(a, b))
         log(f"program check: universal {a}, baseline {b}, largest difference {diff:.2e}")
         return {"universal": a, "baseline": b, "max_abs_difference": diff}
-        self.results["loss_table_seconds"] = round(time.time() - t0, 1)
 
     # --- 3. Mix'n'Match ------------------------------------------------------------
     def flops_per_token(self, levels):
