@@ -325,7 +325,9 @@ class Study:
         return out
 
     def decode(self, weights, prompt, new_tokens, draft=None):
-        """(tokens, decode seconds, accepted, drafted) of one greedy generation."""
+        """(tokens, prefill seconds, decode seconds, accepted, drafted) of one
+        greedy generation, from `generate`'s summary line (its prefill
+        counts the draft's prefill too, when the draft has one)."""
         cmd = [self.infer, "generate", "--weights", weights, "--mix", "XL", "--tokens",
                ",".join(map(str, prompt)), "--max-new-tokens", str(new_tokens), "--print-tokens"]
         if draft:
@@ -337,12 +339,15 @@ class Study:
         proc = run(cmd, "generate")
         tokens = [int(t) for t in proc.stdout.strip().split(",") if t]
         rate = float(re.search(r"decode ([0-9.]+) tok/s", proc.stderr).group(1))
+        prefill_rate = float(re.search(r"prefill ([0-9.]+) tok/s", proc.stderr).group(1))
         accepted = drafted = 0
         m = re.search(r"accepted (\d+) of (\d+) drafted", proc.stderr)
         if m:
             accepted, drafted = int(m.group(1)), int(m.group(2))
         # Decode tok/s counts the tokens after the prefill's first one.
-        return tokens, (len(tokens) - 1) / rate if rate > 0 else 0.0, accepted, drafted
+        decode_s = (len(tokens) - 1) / rate if rate > 0 else 0.0
+        prefill_s = len(prompt) / prefill_rate if prefill_rate > 0 else 0.0
+        return tokens, prefill_s, decode_s, accepted, drafted
 
     def speculative(self):
         t0 = time.time()
@@ -358,22 +363,27 @@ class Study:
         rows = []
         for family, main_weights, draft_weights, shared in pairs:
             for k in (2, 4):
-                plain_s = spec_s = 0.0
+                plain_s = spec_s = plain_prefill_s = spec_prefill_s = 0.0
                 accepted = drafted = 0
                 mismatched = 0
                 for p in prompts:
                     # Interleaved, so drift in the machine's speed hits both.
-                    tokens, seconds, _, _ = self.decode(main_weights, p, new_tokens)
+                    tokens, prefill, seconds, _, _ = self.decode(main_weights, p, new_tokens)
                     draft = {"mix": self.names[0], "k": k, "weights": draft_weights, "shared": shared}
-                    spec_tokens, spec_seconds, a, d = self.decode(main_weights, p, new_tokens, draft)
+                    spec_tokens, spec_prefill, spec_seconds, a, d = self.decode(main_weights, p, new_tokens, draft)
                     plain_s += seconds
                     spec_s += spec_seconds
+                    plain_prefill_s += prefill
+                    spec_prefill_s += spec_prefill
                     accepted += a
                     drafted += d
                     mismatched += tokens != spec_tokens
                 rows.append({"pair": family, "draft_tokens": k, "accept_rate": accepted / max(1, drafted),
                              "speedup": plain_s / spec_s if spec_s > 0 else None,
+                             "end_to_end_speedup": (plain_prefill_s + plain_s) / (spec_prefill_s + spec_s)
+                             if spec_s > 0 else None,
                              "plain_decode_s": plain_s, "speculative_decode_s": spec_s,
+                             "plain_prefill_s": plain_prefill_s, "speculative_prefill_s": spec_prefill_s,
                              "outputs_differ": mismatched})
                 log(f"speculative {family} K={k}: accepted {rows[-1]['accept_rate']:.3f}, "
                     f"speed-up {rows[-1]['speedup']:.3f}")
