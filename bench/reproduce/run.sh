@@ -177,7 +177,7 @@ cat > "$work/config.json" <<EOF
  "steps": $steps, "batch": $batch, "seq_len": $seq_len, "lr": $lr,
  "warmup": $warmup, "seed": $seed, "quick": $quick, "cpu": "$cpu",
  "target": "$target", "threads": "$(nproc)",
- "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
+ "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')",
  "out_dir": "$out_dir", "results_dir": "$results", "matc": "$matc",
  "timings": {$(IFS=,; echo "${timings[*]}")}, "started": $start}
 EOF
