@@ -23,7 +23,6 @@ import os
 import random
 import re
 import statistics
-import struct
 import subprocess
 import sys
 import time
@@ -271,33 +270,19 @@ class Study:
         """`model`'s checkpoint with its FFN zero-padded to the universal
         shapes, so the universal elastic binary runs it at its own width
         (rows or columns past the mix's width are never read)."""
-        def read(path):
-            blob = open(path, "rb").read()
-            n = struct.unpack("<Q", blob[:8])[0]
-            header = json.loads(blob[8:8 + n])
-            return header, blob[8 + n:]
-        ref_header, _ = read(self.weights("universal"))
-        header, data = read(self.weights(model))
-        tensors, out_header, offset = [], {}, 0
-        for name, info in header.items():
-            if name == "__metadata__":
-                out_header[name] = info
-                continue
-            begin, end = info["data_offsets"]
-            assert info["dtype"] == "F32", f"{model}: {name} is {info['dtype']}, expected F32"
-            array = np.frombuffer(data[begin:end], dtype="<f4").reshape(info["shape"])
-            target = ref_header[name]["shape"]
-            padded = np.zeros(target, dtype="<f4")
-            padded[tuple(slice(0, s) for s in array.shape)] = array
-            raw = padded.tobytes()
-            out_header[name] = {"dtype": "F32", "shape": target, "data_offsets": [offset, offset + len(raw)]}
-            tensors.append(raw)
-            offset += len(raw)
-        text = json.dumps(out_header).encode()
-        text += b" " * (-len(text) % 8)
+        from safetensors import safe_open
+        from safetensors.numpy import load_file, save_file
+        with safe_open(self.weights("universal"), "np") as universal:
+            shapes = {name: universal.get_slice(name).get_shape() for name in universal.keys()}
+        with safe_open(self.weights(model), "np") as f:
+            metadata = f.metadata()
+        padded = {}
+        for name, array in load_file(self.weights(model)).items():
+            assert array.dtype == np.float32, f"{model}: {name} is {array.dtype}, expected float32"
+            padded[name] = np.zeros(shapes[name], dtype=np.float32)
+            padded[name][tuple(slice(0, s) for s in array.shape)] = array
         path = os.path.join(self.tmp, f"{model}-padded.safetensors")
-        with open(path + ".tmp", "wb") as f:
-            f.write(struct.pack("<Q", len(text)) + text + b"".join(tensors))
+        save_file(padded, path + ".tmp", metadata=metadata)
         os.replace(path + ".tmp", path)
         return path
 

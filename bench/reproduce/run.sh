@@ -68,12 +68,13 @@ bash scripts/setup.sh
 build=$(cd "$build" && pwd)
 matc=$build/bin/matc
 venv=$build/reproduce-venv
-if [[ ! -f $venv/.installed ]]; then
-  echo "reproduce: creating $venv (numpy, matplotlib)" >&2
+packages=(numpy matplotlib safetensors)
+if [[ ! -f $venv/.installed || "$(cat "$venv/.installed")" != "${packages[*]}" ]]; then
+  echo "reproduce: creating $venv (${packages[*]})" >&2
   python3 -m venv "$venv" 2>/dev/null || {
     bash scripts/install-packages.sh python3-venv; python3 -m venv "$venv"; }
-  "$venv/bin/python" -m pip install --quiet numpy matplotlib >&2
-  touch "$venv/.installed"
+  "$venv/bin/python" -m pip install --quiet "${packages[@]}" >&2
+  echo "${packages[*]}" > "$venv/.installed"
 fi
 python=$venv/bin/python
 

@@ -4,6 +4,8 @@
 
 #include "matrt/matrt.h"
 
+#include "OptionalEntryPoints.h"
+
 #include "matrt/Evaluation.h"
 #include "matrt/Generation.h"
 #include "matrt/Manifest.h"
@@ -30,13 +32,6 @@
 extern "C" {
 __attribute__((weak)) extern const char matc_model_manifest[];
 __attribute__((weak)) matrt::ForwardSignature matc_model_forward;
-__attribute__((weak)) std::remove_pointer_t<matc::abi::LossFn> matc_model_loss;
-__attribute__((weak)) std::remove_pointer_t<matc::abi::TrainStepFn>
-    matc_model_train_step;
-__attribute__((weak)) std::remove_pointer_t<matc::abi::GradSquaredNormFn>
-    matc_model_grad_squared_norm;
-__attribute__((weak)) std::remove_pointer_t<matc::abi::AdamWStepFn>
-    matc_model_adamw_step;
 }
 
 using matc::spec::Diagnostics;
@@ -187,10 +182,7 @@ matrt_status matrt_open(int api_version, const char *library,
   } else {
     compiled.manifestText = matc_model_manifest;
     compiled.forward = &matc_model_forward;
-    compiled.loss = matc_model_loss;
-    compiled.trainStep = matc_model_train_step;
-    compiled.gradSquaredNorm = matc_model_grad_squared_norm;
-    compiled.adamwStep = matc_model_adamw_step;
+    matrt::linkOptionalEntryPoints(compiled);
     if (!compiled.manifestText || !compiled.forward)
       return fail(MATRT_ERROR_INVALID_ARGUMENT,
                   "library: null, but no model is linked into this "

@@ -6,7 +6,8 @@
 // names) is matc/abi/ModelAbi.h, shared with the compiler; this header only
 // declares the symbols every generated object exports, typed from it (the
 // optional ones, the loss and the training entry points, are declared weak
-// where they are used: lib/CompiledModel.cpp and lib/CApi.cpp).
+// in lib/OptionalEntryPoints.h, used by lib/CompiledModel.cpp and
+// lib/CApi.cpp).
 // Everything else (weights, KV cache, sampling, the command line) is the
 // runtime's job.
 
