@@ -26,13 +26,15 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 }
 
 /// Everything else becomes loops; parallel dimensions but the innermost
-/// become OpenMP worksharing loops over the cores. Without the
-/// canonicalization, scf-to-cf leaves a multi-block memref.alloca_scope behind.
+/// become OpenMP worksharing loops over the cores, the kernels' loops with
+/// a guided schedule. Without the canonicalization, scf-to-cf leaves a
+/// multi-block memref.alloca_scope behind.
 void addParallelLoops(OpPassManager &pm) {
   matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops");
   pm.addPass(matc::cpu::createSequentialInnerLoops());
   matc::addUpstreamPasses(pm, "convert-scf-to-openmp,"
                               "canonicalize");
+  pm.addPass(matc::cpu::createScheduleLoops());
 }
 
 void addLowerToLlvm(OpPassManager &pm) {

@@ -127,6 +127,27 @@ def SequentialInnerLoops : Pass<"matc-cpu-sequential-inner-loops"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
+  let summary = "Give the kernels' OpenMP worksharing loops a schedule";
+  let description = [{
+    Runs after convert-scf-to-openmp. Every `omp.wsloop` without a schedule
+    clause whose body holds vector operations (the register kernels of
+    matc-vectorize-matmuls and the attention kernels) gets `schedule`:
+    `static` (libomp's default: one fixed share per thread), `dynamic`
+    (iterations handed out as threads ask, so a core that runs faster at
+    the moment takes more and neither waits long at the closing barrier)
+    or `guided` (dynamic, with shares that shrink as the loop runs out).
+    Scalar loops (elementwise ops) and loops that already have a schedule
+    are left alone: a dynamic schedule costs a handshake per loop, which
+    the many tiny loops of a decode step would pay.
+  }];
+  let options = [
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"guided\"",
+           "static, dynamic or guided">,
+  ];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 def ApproximateMath : Pass<"matc-cpu-approximate-math"> {
   let summary = "Replace exp, tanh, erf, log and friends on f32 by polynomials";
   let description = [{
