@@ -31,6 +31,7 @@ void matc::buildLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
   if (failed(parsePassPipeline("convert-elementwise-to-linalg", pm)))
     llvm::report_fatal_error("matc: convert-elementwise-to-linalg is missing");
+  pm.addPass(createAccumulateIntoContractions());
 }
 
 void matc::registerMatcPassesAndPipelines() {

@@ -212,4 +212,23 @@ def ConvertMatFormerToLinalg
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AccumulateIntoContractions
+    : Pass<"matformer-accumulate-into-contractions", "mlir::ModuleOp"> {
+  let summary = "Fold R + A.B into a contraction that starts from R";
+  let description = [{
+    Runs on linalg on tensors, after convert-elementwise-to-linalg. An
+    elementwise add (a `linalg.generic` with identity maps whose body is
+    `in0 + in1`) of R and the result of a contraction (a linalg op with a
+    reduction loop) whose init is a `linalg.fill` with zero and whose
+    result has no other use becomes that contraction with R as its init.
+    These are the residual adds after attention's output projection and
+    the FFN's down projection, and in the backward dX = dY1 W1 + dY2 W2 and
+    gradients summed into their slots. The fill and the add's pass over
+    three tensors are gone; the kernels load their output block before they
+    accumulate, so no back end changes. Adds of anything else are left
+    alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif
