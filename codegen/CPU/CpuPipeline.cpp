@@ -32,6 +32,7 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 void addParallelLoops(OpPassManager &pm) {
   matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops");
   pm.addPass(matc::cpu::createSequentialInnerLoops());
+  pm.addPass(matc::cpu::createPromoteAccumulators());
   matc::addUpstreamPasses(pm, "convert-scf-to-openmp,"
                               "canonicalize");
   pm.addPass(matc::cpu::createScheduleLoops());

@@ -123,12 +123,20 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 ValueRange{filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
                 rowMaps, {kPar, kPar, kPar, kRed},
                 [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  // The masked score as -inf, then an unconditional max
+                  // that ignores NaN (maxnum, nnan: a NaN score still makes
+                  // its exp and the output NaN): a plain max reduction,
+                  // which vectorizes.
                   Value scaled = arith::MulFOp::create(bb, bl, args[0], scaleValue);
-                  Value larger = arith::MaximumFOp::create(bb, bl, args[1], scaled);
                   Value visible = isVisible(bb, bl, start, offset, 2, 3);
+                  Value masked = arith::SelectOp::create(
+                      bb, bl, visible, scaled,
+                      arith::ConstantOp::create(
+                          bb, bl, f32, bb.getF32FloatAttr(negativeInfinity)));
                   linalg::YieldOp::create(
                       bb, bl,
-                      arith::SelectOp::create(bb, bl, visible, larger, args[1])
+                      arith::MaxNumFOp::create(bb, bl, args[1], masked,
+                                               arith::FastMathFlags::nnan)
                           .getResult());
                 })
                 .getResult(0);
@@ -189,9 +197,12 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 nb, nl, rowType, ValueRange{probs}, ValueRange{rescaledSum},
                 rowMaps, {kPar, kPar, kPar, kRed},
                 [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  // Reassociable, so it vectorizes.
                   linalg::YieldOp::create(
                       bb, bl,
-                      arith::AddFOp::create(bb, bl, args[1], args[0]).getResult());
+                      arith::AddFOp::create(bb, bl, args[1], args[0],
+                                            arith::FastMathFlags::reassoc)
+                          .getResult());
                 })
                 .getResult(0);
 

@@ -127,6 +127,23 @@ def SequentialInnerLoops : Pass<"matc-cpu-sequential-inner-loops"> {
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
+def PromoteAccumulators : Pass<"matc-cpu-promote-accumulators"> {
+  let summary = "Carry a reduction loop's accumulator in a register";
+  let description = [{
+    Runs after convert-linalg-to-parallel-loops. An `scf.for` without
+    iter_args whose only write is a `memref.store` to an element at
+    loop-invariant indices, read once by a `memref.load` of the same element
+    before it and not otherwise accessed in the loop, becomes an `scf.for`
+    carrying that element as an iter_arg: one load before the loop, one
+    store after. These are the loops of linalg reductions (RMSNorm's sum of
+    squares, attention's running max and sum), which LLVM can then
+    vectorize; with the store inside they stayed scalar. Loops with nested
+    regions, calls or other writes are left alone.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
   let summary = "Give the kernels' OpenMP worksharing loops a schedule";
   let description = [{

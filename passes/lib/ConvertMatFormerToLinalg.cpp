@@ -91,9 +91,15 @@ struct LowerRmsNorm : OpConversionPattern<RmsNormOp> {
             matc::indexingMaps(context, {{t, h}, {t}}),
             {IteratorType::parallel, IteratorType::reduction},
             [](OpBuilder &b, Location l, ValueRange args) {
-              Value square = arith::MulFOp::create(b, l, args[0], args[0]);
+              // Reassociable, so the back end may vectorize the sum.
+              auto flags = arith::FastMathFlags::reassoc |
+                           arith::FastMathFlags::contract;
+              Value square =
+                  arith::MulFOp::create(b, l, args[0], args[0], flags);
               linalg::YieldOp::create(
-                  b, l, arith::AddFOp::create(b, l, args[1], square).getResult());
+                  b, l,
+                  arith::AddFOp::create(b, l, args[1], square, flags)
+                      .getResult());
             })
             .getResult(0);
     Value out = tensor::EmptyOp::create(

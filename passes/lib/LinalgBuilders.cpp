@@ -135,8 +135,10 @@ Value matc::rowLogSumExp(OpBuilder &b, Location loc, Value x) {
   Value sum = reduceRows(b, loc, x, {max}, 0.0,
                          [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
                            Value shifted = arith::SubFOp::create(nb, nl, args[1], args[2]);
+                           // Reassociable, so the sum vectorizes.
                            return arith::AddFOp::create(
-                               nb, nl, args[0], math::ExpOp::create(nb, nl, shifted));
+                               nb, nl, args[0], math::ExpOp::create(nb, nl, shifted),
+                               arith::FastMathFlags::reassoc);
                          });
   return mapElements(b, loc, max, {max, sum},
                      [](OpBuilder &nb, Location nl, ValueRange args) -> Value {

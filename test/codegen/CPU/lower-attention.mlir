@@ -42,13 +42,15 @@
 // CHECK: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[GROUPED]], %[[KTILE]] : tensor<?x2x2x16xf32>, tensor<?x2x16xf32>) outs(%{{.*}} : tensor<2x2x?x?xf32>)
 // CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
 // CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
-// The tile's max over visible positions: offset + s <= start + t.
+// The tile's max over visible positions (offset + s <= start + t), the
+// others masked to -inf: an unconditional max that vectorizes.
 // CHECK: %[[TILEMAX:.*]] = linalg.generic {{.*}} ins(%[[SCORES]] :
-// CHECK: arith.mulf %{{.*}}, %[[SCALE]]
-// CHECK: arith.maximumf
+// CHECK: %[[SCALED:.*]] = arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK: %[[POS:.*]] = arith.addi %[[OFFSET]], %{{.*}}
 // CHECK: %[[LAST:.*]] = arith.addi %[[BLOCKSTART]], %{{.*}}
-// CHECK: arith.cmpi ule, %[[POS]], %[[LAST]]
+// CHECK: %[[SEEN:.*]] = arith.cmpi ule, %[[POS]], %[[LAST]]
+// CHECK: %[[MASKED:.*]] = arith.select %[[SEEN]], %[[SCALED]], %{{.*}}
+// CHECK: arith.maxnumf %{{.*}}, %[[MASKED]] fastmath<nnan>
 // New max, the rescaling factor exp(old - new) (1 if unchanged), the sum rescaled.
 // CHECK: %[[UPDATE:.*]]:3 = linalg.generic {{.*}} ins(%[[MAX]], %[[TILEMAX]] : {{.*}}) outs(%[[MAX]], %{{.*}}, %[[SUM]] :
 // CHECK: %[[NEW:.*]] = arith.maximumf
@@ -60,6 +62,7 @@
 // CHECK: math.exp
 // CHECK: arith.cmpi ule
 // CHECK: %[[NEWSUM:.*]] = linalg.generic {{.*}} ins(%[[P]] : {{.*}}) outs(%[[UPDATE]]#2 :
+// CHECK: arith.addf {{.*}} fastmath<reassoc>
 // CHECK: %[[RESCALED:.*]] = linalg.generic {{.*}} ins(%[[UPDATE]]#1 : {{.*}}) outs(%[[ACC]] :
 // The tile's weighted sum of V reduces over its innermost positions.
 // CHECK: %[[NEWACC:.*]] = linalg.generic {{.*}} ins(%[[P]], %[[VTILE]] : tensor<2x2x?x?xf32>, tensor<2x16x?xf32>) outs(%[[RESCALED]] : tensor<?x2x2x16xf32>)
