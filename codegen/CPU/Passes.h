@@ -12,6 +12,11 @@
 #include "mlir/Pass/Pass.h"
 
 namespace matc::cpu {
+/// Marks the stack buffer of a packed kernel's panel (matc-vectorize-matmuls):
+/// the loop around it has long iterations, each a panel over every row
+/// (matc-cpu-schedule-loops gives such loops a dynamic schedule).
+inline constexpr llvm::StringLiteral kPackedPanelAttr = "matc.packed_panel";
+
 #define GEN_PASS_DECL
 #include "CPU/Passes.h.inc"
 

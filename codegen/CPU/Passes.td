@@ -145,18 +145,19 @@ def PromoteAccumulators : Pass<"matc-cpu-promote-accumulators"> {
 }
 
 def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
-  let summary = "Give the kernels' OpenMP worksharing loops a schedule";
+  let summary = "Give the packed kernels' OpenMP worksharing loops a schedule";
   let description = [{
     Runs after convert-scf-to-openmp. Every `omp.wsloop` without a schedule
-    clause whose body holds vector operations (the register kernels of
-    matc-vectorize-matmuls and the attention kernels) gets `schedule`:
-    `static` (libomp's default: one fixed share per thread), `dynamic`
-    (iterations handed out as threads ask, so a core that runs faster at
-    the moment takes more and neither waits long at the closing barrier)
-    or `guided` (dynamic, with shares that shrink as the loop runs out).
-    Scalar loops (elementwise ops) and loops that already have a schedule
-    are left alone: a dynamic schedule costs a handshake per loop, which
-    the many tiny loops of a decode step would pay.
+    clause whose body holds a packed kernel's panel buffer (an op marked
+    `matc.packed_panel` by matc-vectorize-matmuls: the prefill projections
+    and the backward's column contractions, whose iterations are each a
+    panel over every row) gets `schedule`: `static` (libomp's default: one
+    fixed share per thread), `dynamic` (iterations handed out as threads
+    ask, so a core that runs faster at the moment takes more and neither
+    waits long at the closing barrier) or `guided` (dynamic, with shares
+    that shrink as the loop runs out). Other loops, and loops that already
+    have a schedule, are left alone: a dynamic schedule costs a handshake
+    per loop, which the many short loops of a decode step would pay.
   }];
   let options = [
     Option<"schedule", "schedule", "std::string", /*default=*/"\"guided\"",

@@ -266,7 +266,9 @@ private:
         [&](OpBuilder &pb, SmallVector<Value> at, Value panelIndex) {
           at[nDim] =
               arith::MulIOp::create(pb, loc, panelIndex, constant(pb, panel));
-          Value buffer = memref::AllocaOp::create(pb, loc, bufferType);
+          auto buffer = memref::AllocaOp::create(pb, loc, bufferType);
+          // For matc-cpu-schedule-loops: this loop's iterations are long.
+          buffer->setAttr(matc::cpu::kPackedPanelAttr, pb.getUnitAttr());
           forEachIndex(
               pb, at, outerReductions,
               [&](OpBuilder &rb, SmallVector<Value> reductionAt) {

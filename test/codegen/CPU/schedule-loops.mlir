@@ -4,21 +4,22 @@
 
 // BAD: matc-cpu-schedule-loops: schedule must be static, dynamic or guided, got 'fastest'
 
-// A kernel's loop (vector operations in its body) gets the schedule; the
-// IR round-trips through the printer with it.
-// CHECK-LABEL: func.func @kernel_loop
+// A packed kernel's loop (its panel buffer marked matc.packed_panel) gets
+// the schedule; the IR round-trips through the printer with it.
+// CHECK-LABEL: func.func @packed_kernel_loop
 // CHECK: omp.wsloop schedule(guided) {
 // CHECK-NEXT: omp.loop_nest
 // CHECK: vector.fma
-// DYNAMIC-LABEL: func.func @kernel_loop
+// DYNAMIC-LABEL: func.func @packed_kernel_loop
 // DYNAMIC: omp.wsloop schedule(dynamic) {
-func.func @kernel_loop(%m: memref<?x8xf32>, %n: index) {
+func.func @packed_kernel_loop(%m: memref<?x8xf32>, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   omp.parallel {
     omp.wsloop {
       omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) {
-        %v = vector.load %m[%i, %c0] : memref<?x8xf32>, vector<8xf32>
+        %panel = memref.alloca() {matc.packed_panel} : memref<4x8xf32>
+        %v = vector.load %panel[%c0, %c0] : memref<4x8xf32>, vector<8xf32>
         %f = vector.fma %v, %v, %v : vector<8xf32>
         vector.store %f, %m[%i, %c0] : memref<?x8xf32>, vector<8xf32>
         omp.yield
@@ -31,13 +32,14 @@ func.func @kernel_loop(%m: memref<?x8xf32>, %n: index) {
 
 // -----
 
-// A scalar (elementwise) loop keeps libomp's static default: no clause.
-// CHECK-LABEL: func.func @elementwise_loop
-// CHECK: omp.wsloop {
+// Other loops keep libomp's static default (no clause): an elementwise
+// loop, and a vector kernel without a packed panel (the dot kernel of
+// decode, attention).
+// CHECK-LABEL: func.func @other_loops
 // CHECK-NOT: schedule
-// DYNAMIC-LABEL: func.func @elementwise_loop
+// DYNAMIC-LABEL: func.func @other_loops
 // DYNAMIC-NOT: schedule
-func.func @elementwise_loop(%m: memref<?xf32>, %n: index) {
+func.func @other_loops(%m: memref<?xf32>, %v8: memref<?x8xf32>, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   omp.parallel {
@@ -46,6 +48,14 @@ func.func @elementwise_loop(%m: memref<?xf32>, %n: index) {
         %x = memref.load %m[%i] : memref<?xf32>
         %y = math.exp %x : f32
         memref.store %y, %m[%i] : memref<?xf32>
+        omp.yield
+      }
+    }
+    omp.wsloop {
+      omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) {
+        %v = vector.load %v8[%i, %c0] : memref<?x8xf32>, vector<8xf32>
+        %f = vector.fma %v, %v, %v : vector<8xf32>
+        vector.store %f, %v8[%i, %c0] : memref<?x8xf32>, vector<8xf32>
         omp.yield
       }
     }
@@ -67,7 +77,8 @@ func.func @scheduled_loop(%m: memref<?x8xf32>, %n: index) {
   omp.parallel {
     omp.wsloop schedule(static) {
       omp.loop_nest (%i) : index = (%c0) to (%n) step (%c1) {
-        %v = vector.load %m[%i, %c0] : memref<?x8xf32>, vector<8xf32>
+        %panel = memref.alloca() {matc.packed_panel} : memref<4x8xf32>
+        %v = vector.load %panel[%c0, %c0] : memref<4x8xf32>, vector<8xf32>
         vector.store %v, %m[%i, %c0] : memref<?x8xf32>, vector<8xf32>
         omp.yield
       }

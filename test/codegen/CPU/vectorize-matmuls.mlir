@@ -116,7 +116,7 @@ func.func @matmul_commuted(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memr
 // PACKED: %[[ENOUGH:.*]] = arith.cmpi uge, %{{.*}}, %c6
 // PACKED: scf.if %[[ENOUGH]] {
 // PACKED: scf.parallel
-// PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
+// PACKED: %[[BUF:.*]] = memref.alloca() {matc.packed_panel} : memref<256x16xf32>
 // PACKED: scf.for %[[K0:.*]] = %{{.*}} to %c64 step %c256
 // PACKED: %[[DEPTH:.*]] = arith.minui
 // PACKED: scf.for %[[J:.*]] = %{{.*}} to %c16{{(_[0-9]+)?}} step
@@ -165,7 +165,7 @@ func.func @named_matmul_transposed_b(%a: memref<?x64xf32>, %w: memref<48x64xbf16
 // PACKED-LABEL: func.func @named_matmul
 // PACKED-NOT: memref.alloc(
 // PACKED: scf.parallel
-// PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
+// PACKED: %[[BUF:.*]] = memref.alloca() {matc.packed_panel} : memref<256x16xf32>
 // PACKED: scf.for
 // PACKED: %[[ROW:.*]] = vector.load %arg1[%{{.*}}, %{{.*}}] : memref<64x48xf32>, vector<8xf32>
 // PACKED: vector.store %[[ROW]], %[[BUF]]
@@ -386,7 +386,7 @@ func.func @reduction_not_innermost(%q: memref<?x32xf32>, %keys: memref<32x?xf32>
 // PACKED: memref.store %[[X]], %[[DST]][%[[A]], %[[B]], %[[D]], %[[C]]]
 // PACKED: scf.parallel (%[[KH:.*]], %[[P:.*]]) = ({{.*}}) to (%c2{{(_[0-9]+)?}}, %{{.*}})
 // PACKED: %[[N0:.*]] = arith.muli %[[P]], %c16
-// PACKED: %[[BUF:.*]] = memref.alloca() : memref<256x16xf32>
+// PACKED: %[[BUF:.*]] = memref.alloca() {matc.packed_panel} : memref<256x16xf32>
 // PACKED: scf.for %[[G:[a-z0-9_]*]] = %{{.*}} to %c3
 // PACKED: scf.for %[[K0:[a-z0-9_]*]] = %{{.*}} to %[[T:.*]] step %c256
 // PACKED: vector.load %arg1[%{{.*}}, %[[KH]], %[[G]], %[[N0]]] : memref<?x2x3x32xf32>, vector<8xf32>
