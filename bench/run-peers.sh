@@ -26,6 +26,7 @@
 #   --prompt-len 64 --new-tokens 8 --repeats 1 --mixes "XL S" --tag small
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/peers/driver.sh
 
 spec=bench/specs/matlm-270m.json
 prompt_len=512 new_tokens=32 threads=2 repeats=3
@@ -73,10 +74,11 @@ mkdir -p "$work/tmp"
 # torch.compile (inductor) writes its caches under TMPDIR.
 export TMPDIR=$work/tmp TORCHINDUCTOR_CACHE_DIR=$work/tmp/inductor
 export PYTHONDONTWRITEBYTECODE=1
-out=$("$build/bench-venv/bin/python" bench/peers/run_peers.py --spec "$spec" --build "$build" \
+run_driver "$build/bench-venv/bin/python" bench/peers/run_peers.py --spec "$spec" --build "$build" \
   --workdir "$work" --results-dir bench/results --tag "$tag" --prompt-len "$prompt_len" \
   --new-tokens "$new_tokens" --threads "$threads" --repeats "$repeats" --mixes "$mixes" \
-  --engines "$engines" --llama-flash-attn "$llama_fa")
+  --engines "$engines" --llama-flash-attn "$llama_fa"
+out=$(cat "$driver_out"); rm -f "$driver_out"
 report=(--plot "${out%.jsonl}.png")
 [[ $results_md == 1 ]] && report+=(--results-md bench/RESULTS.md)
 "$build/bench-venv/bin/python" bench/peers/report_peers.py "$out" "${report[@]}"

@@ -19,6 +19,7 @@
 #   --steps 2 --tag small --no-results-md
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/peers/driver.sh
 
 spec=examples/specs/matlm-25m.json
 batch=8 seq_len=256 warmup_steps=1 steps=3 threads=2 sampled=0,0,0,1
@@ -80,10 +81,11 @@ sys.stdout.write("".join(out))' > "$data.tmp"
   fi
 fi
 
-out=$("$build/bench-venv/bin/python" bench/peers/run_training.py --spec "$spec" --data "$data" \
+run_driver "$build/bench-venv/bin/python" bench/peers/run_training.py --spec "$spec" --data "$data" \
   --build "$build" --workdir "$work" --results-dir bench/results --tag "$tag" --batch "$batch" \
   --seq-len "$seq_len" --warmup-steps "$warmup_steps" --steps "$steps" --threads "$threads" \
-  --sampled "$sampled" --engines "$engines")
+  --sampled "$sampled" --engines "$engines"
+out=$(cat "$driver_out"); rm -f "$driver_out"
 report=()
 [[ $results_md == 1 ]] && report+=(--results-md bench/RESULTS.md)
 "$build/bench-venv/bin/python" bench/peers/report_training.py "$out" "${report[@]}"
