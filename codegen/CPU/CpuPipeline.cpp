@@ -26,9 +26,10 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 }
 
 /// Everything else becomes loops; parallel dimensions but the innermost
-/// become OpenMP worksharing loops over the cores, the kernels' loops with
-/// a guided schedule. Without the canonicalization, scf-to-cf leaves a
-/// multi-block memref.alloca_scope behind.
+/// become OpenMP worksharing loops over the cores (the packed kernels' with
+/// a guided schedule); reduction loops carry their accumulator. Without the
+/// canonicalization, scf-to-cf leaves a multi-block memref.alloca_scope
+/// behind.
 void addParallelLoops(OpPassManager &pm) {
   matc::addUpstreamPasses(pm, "convert-linalg-to-parallel-loops");
   pm.addPass(matc::cpu::createSequentialInnerLoops());

@@ -14,7 +14,7 @@
 namespace matc::cpu {
 /// Marks the stack buffer of a packed kernel's panel (matc-vectorize-matmuls):
 /// the loop around it has long iterations, each a panel over every row
-/// (matc-cpu-schedule-loops gives such loops a dynamic schedule).
+/// (matc-cpu-schedule-loops gives such loops a guided schedule).
 inline constexpr llvm::StringLiteral kPackedPanelAttr = "matc.packed_panel";
 
 #define GEN_PASS_DECL
