@@ -124,9 +124,10 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 rowMaps, {kPar, kPar, kPar, kRed},
                 [&](OpBuilder &bb, Location bl, ValueRange args) {
                   // The masked score as -inf, then an unconditional max
-                  // that ignores NaN (maxnum, nnan: a NaN score still makes
-                  // its exp and the output NaN): a plain max reduction,
-                  // which vectorizes.
+                  // without NaN handling (maxnum, nnan; a NaN score's own
+                  // exp is still NaN and reaches the output): a branch-free
+                  // max reduction. LLVM keeps it scalar (vmaxss) but in a
+                  // register, where the select on the old max branched.
                   Value scaled = arith::MulFOp::create(bb, bl, args[0], scaleValue);
                   Value visible = isVisible(bb, bl, start, offset, 2, 3);
                   Value masked = arith::SelectOp::create(

@@ -136,8 +136,9 @@ def PromoteAccumulators : Pass<"matc-cpu-promote-accumulators"> {
     before it and not otherwise accessed in the loop, becomes an `scf.for`
     carrying that element as an iter_arg: one load before the loop, one
     store after. These are the loops of linalg reductions (RMSNorm's sum of
-    squares, attention's running max and sum), which LLVM can then
-    vectorize; with the store inside they stayed scalar. Loops with nested
+    squares, attention's running max and sum): LLVM then keeps the value in
+    a register and vectorizes the reassociable sums; with the store inside
+    every one stayed scalar. Loops with nested
     regions, calls or other writes are left alone.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",

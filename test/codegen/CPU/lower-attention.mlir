@@ -43,7 +43,7 @@
 // CHECK: arith.mulf {{.*}} fastmath<reassoc,contract>
 // CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
 // The tile's max over visible positions (offset + s <= start + t), the
-// others masked to -inf: an unconditional max that vectorizes.
+// others masked to -inf: an unconditional, branch-free max.
 // CHECK: %[[TILEMAX:.*]] = linalg.generic {{.*}} ins(%[[SCORES]] :
 // CHECK: %[[SCALED:.*]] = arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK: %[[POS:.*]] = arith.addi %[[OFFSET]], %{{.*}}
