@@ -101,7 +101,13 @@ void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
   attention.positionTile = config.attentionPositionTile;
   attention.queryBlock = config.attentionQueryBlock;
   pm.addPass(createLowerAttention(attention));
+  if (config.packedRows > 0) {
+    FuseFfnEpilogueOptions ffn;
+    ffn.columns = config.packedVectors * config.vectorLanes;
+    pm.addPass(createFuseFfnEpilogue(ffn));
+  }
   matc::addBufferization(pm);
+  matc::addUpstreamPasses(pm, "scf-forall-to-parallel");
   addKernels(pm, config);
   addParallelLoops(pm);
   addLowerToLlvm(pm);

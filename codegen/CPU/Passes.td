@@ -38,6 +38,28 @@ def LowerAttention : Pass<"matc-cpu-lower-attention"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def FuseFfnEpilogue : Pass<"matc-cpu-fuse-ffn-epilogue"> {
+  let summary = "Fuse the FFN's gate and up projections into strips of their activation-times-up epilogue";
+  let description = [{
+    Runs on tensors, before bufferization. A 2-D all-parallel `linalg` op
+    with identity maps whose two inputs are projections (C[m, n] = sum_k
+    A[m, k] * W[n, k], from a zero fill, used by it alone) is tiled along
+    its columns into an `scf.forall` of strips of `columns` columns, with
+    both projections and their fills fused into every strip. Each strip's
+    gate and up values then stay in cache for the epilogue, and the full
+    [rows, width] gate and up matrices are never written. Anything else
+    (a projection with another use, such as a saved activation of the
+    backward) is left alone.
+  }];
+  let options = [
+    Option<"columns", "columns", "int64_t", /*default=*/"16",
+           "Columns (FFN neurons) per strip">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 def MemRefCopyToLinalg : Pass<"matc-memref-copy-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy";
   let description = [{
@@ -123,8 +145,15 @@ def SequentialInnerLoops : Pass<"matc-cpu-sequential-inner-loops"> {
     would recompute its indices with divisions and nothing would vectorize.
     Loops whose bodies already hold vector operations (the register kernels
     of matc-vectorize-matmuls) and one-dimensional loops are left alone.
+    An `scf.parallel` nested in another (the kernels and the epilogue inside
+    a strip of matc-cpu-fuse-ffn-epilogue) becomes a nest of `scf.for`: the
+    enclosing loop already shares out the work. A static-size
+    `memref.alloca` of its body (the packed kernel's panel) moves before
+    the nest, so the stack does not grow every iteration; with a dynamic
+    size the loop is left alone.
   }];
-  let dependentDialects = ["::mlir::scf::SCFDialect"];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def PromoteAccumulators : Pass<"matc-cpu-promote-accumulators"> {

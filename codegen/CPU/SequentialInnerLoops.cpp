@@ -65,14 +65,62 @@ void makeInnermostSequential(scf::ParallelOp loop) {
   loop->erase();
 }
 
+/// An scf.parallel inside another (a kernel inside a strip of
+/// matc-cpu-fuse-ffn-epilogue) as a nest of scf.for: the enclosing loop
+/// already shares out the work. A stack buffer of static size that the
+/// body allocates (the packed kernel's panel) is allocated once before the
+/// nest: each iteration gets a buffer whose contents it must not read
+/// before writing, as before, without growing the stack every iteration.
+/// Returns false, leaving the loop alone, if the body allocates on the
+/// stack with a dynamic size.
+bool makeSequential(scf::ParallelOp loop) {
+  Block *body = loop.getBody();
+  for (Operation &op : body->without_terminator())
+    if (auto alloca = dyn_cast<memref::AllocaOp>(op);
+        alloca && !alloca.getType().hasStaticShape())
+      return false;
+  OpBuilder b(loop);
+  Location loc = loop.getLoc();
+  IRMapping mapping;
+  for (Operation &op : body->without_terminator())
+    if (isa<memref::AllocaOp>(op))
+      b.clone(op, mapping);
+  std::function<void(OpBuilder &, unsigned)> nest = [&](OpBuilder &nb,
+                                                        unsigned dim) {
+    if (dim == loop.getNumLoops()) {
+      for (Operation &op : body->without_terminator())
+        if (!isa<memref::AllocaOp>(op))
+          nb.clone(op, mapping);
+      return;
+    }
+    scf::ForOp::create(nb, loc, loop.getLowerBound()[dim],
+                       loop.getUpperBound()[dim], loop.getStep()[dim],
+                       ValueRange{},
+                       [&](OpBuilder &fb, Location, Value iv, ValueRange) {
+                         mapping.map(body->getArgument(dim), iv);
+                         nest(fb, dim + 1);
+                         scf::YieldOp::create(fb, loc);
+                       });
+  };
+  nest(b, 0);
+  loop->erase();
+  return true;
+}
+
 struct SequentialInnerLoopsPass
     : matc::cpu::impl::SequentialInnerLoopsBase<SequentialInnerLoopsPass> {
   void runOnOperation() override {
-    SmallVector<scf::ParallelOp> loops;
+    SmallVector<scf::ParallelOp> loops, nested;
     getOperation()->walk([&](scf::ParallelOp loop) {
-      if (isScalarParallelNest(loop))
+      if (loop.getNumResults() == 0 &&
+          loop->getParentOfType<scf::ParallelOp>())
+        nested.push_back(loop);
+      else if (isScalarParallelNest(loop))
         loops.push_back(loop);
     });
+    // Post-order: inner loops first, so no erased loop is visited again.
+    for (scf::ParallelOp loop : nested)
+      (void)makeSequential(loop);
     for (scf::ParallelOp loop : loops)
       makeInnermostSequential(loop);
   }
