@@ -101,6 +101,8 @@ void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
   attention.positionTile = config.attentionPositionTile;
   attention.queryBlock = config.attentionQueryBlock;
   pm.addPass(createLowerAttention(attention));
+  // The FFN's gate and up projections per strip of one packed panel's
+  // width, with their epilogue (the strips become the parallel loop).
   if (config.packedRows > 0) {
     FuseFfnEpilogueOptions ffn;
     ffn.columns = config.packedVectors * config.vectorLanes;
