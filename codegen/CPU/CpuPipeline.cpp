@@ -100,6 +100,8 @@ void matc::cpu::buildCpuBackendPipeline(OpPassManager &pm,
   LowerAttentionOptions attention;
   attention.positionTile = config.attentionPositionTile;
   attention.queryBlock = config.attentionQueryBlock;
+  attention.columnForm =
+      config.packedRows > 0 ? config.attentionColumnForm : 0;
   pm.addPass(createLowerAttention(attention));
   // The FFN's gate and up projections per strip of one packed panel's
   // width, with their epilogue (the strips become the parallel loop).

@@ -91,5 +91,6 @@ KernelConfig matc::cpu::chooseKernelConfig(const CpuTarget &target) {
   // session, interleaved runs).
   config.packedDepth =
       (64 * 1024 / 4) / (config.packedVectors * config.vectorLanes);
+  config.attentionColumnForm = config.packedVectors * config.vectorLanes;
   return config;
 }

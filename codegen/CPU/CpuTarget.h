@@ -58,6 +58,10 @@ struct KernelConfig {
   /// last row's position, so a prompt skips most of the causally masked
   /// scores (a block of 64 of 512 rows: 56% of the score matrix computed).
   int64_t attentionQueryBlock = 64;
+  /// Query rows x group from which a block of attention runs in the column
+  /// form (outer products on the packed kernel; 0: never). The packed
+  /// kernel's panel width: fewer columns would fill no panel.
+  int64_t attentionColumnForm = 0;
 };
 
 KernelConfig chooseKernelConfig(const CpuTarget &target);

@@ -239,13 +239,250 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
       .getResult(0);
 }
 
+/// attendRows with the query rows as columns: the same online softmax, for
+/// blocks with enough query rows to fill vectors. The block's queries
+/// (scaled) are transposed once to qT[kh, d, j], j = g * rows + t, and the
+/// tile's scores are computed as scoresT[kh, s, j] = sum_d keys[s, kh, d] *
+/// qT[kh, d, j]; the weighted sum as accT[kh, d, j] += sum_s values[kh, d,
+/// s] * p[kh, s, j]. Both are column contractions (j contiguous in the
+/// output and in qT or p; keys and values read as stored in the cache), so
+/// the packed kernel takes their outer products: no horizontal sums, where
+/// the row form's dot products reduce every score and every output across
+/// lanes. The softmax's max and sum run over s with j innermost, so they
+/// vectorize along j too. Returns the attended rows as [T, kvHeads, group,
+/// headDim], as attendRows.
+Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
+                    Value grouped, OpFoldResult tokens, Value start,
+                    Value positions, int64_t tile) {
+  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
+          headDim = op.getHeadDim(), group = heads / kvHeads;
+  MLIRContext *context = b.getContext();
+  Type f32 = b.getF32Type();
+  Value keys = op.getKeys(), values = op.getValues();
+  AffineExpr d0, d1, d2, d3;
+  bindDims(context, d0, d1, d2, d3);
+  auto mapsOf = [&](ArrayRef<ArrayRef<AffineExpr>> exprs) {
+    return indexingMaps(context, exprs);
+  };
+  Value scaleValue = arith::ConstantOp::create(
+      b, loc, f32, b.getF32FloatAttr(op.getScale().convertToDouble()));
+  double negativeInfinity = -std::numeric_limits<double>::infinity();
+  OpFoldResult kvHeadsAttr = b.getIndexAttr(kvHeads),
+               groupAttr = b.getIndexAttr(group),
+               headDimAttr = b.getIndexAttr(headDim);
+  Value rows = getValueOrCreateConstantIndexOp(b, loc, tokens);
+  OpFoldResult columns =
+      group == 1 ? tokens
+                 : OpFoldResult(arith::MulIOp::create(
+                       b, loc, rows, arith::ConstantIndexOp::create(b, loc, group))
+                                    .getResult());
+
+  // qT[kh, d, g, t] = scale * q[t, kh, g, d], then (g, t) as one j. The
+  // loops run with d innermost: reads along q's rows, writes a row of qT
+  // (J values) apart. With t innermost the reads were heads * head_dim
+  // apart, a power of two that put all of a block's rows in one L1 set.
+  Value qT4 =
+      linalg::GenericOp::create(
+          b, loc,
+          RankedTensorType::get({kvHeads, headDim, group, ShapedType::kDynamic},
+                                f32),
+          ValueRange{grouped},
+          ValueRange{tensor::EmptyOp::create(
+              b, loc, {kvHeadsAttr, headDimAttr, groupAttr, tokens}, f32)},
+          mapsOf({{d2, d0, d1, d3}, {d0, d3, d1, d2}}),
+          {kPar, kPar, kPar, kPar},
+          [&](OpBuilder &bb, Location bl, ValueRange args) {
+            linalg::YieldOp::create(
+                bb, bl, arith::MulFOp::create(bb, bl, args[0], scaleValue)
+                            .getResult());
+          })
+          .getResult(0);
+  Value qT = tensor::CollapseShapeOp::create(
+      b, loc, qT4, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+
+  SmallVector<OpFoldResult> rowSizes = {kvHeadsAttr, columns};
+  SmallVector<OpFoldResult> accSizes = {kvHeadsAttr, headDimAttr, columns};
+  Value maxInit = filledTensor(b, loc, rowSizes, f32, negativeInfinity);
+  Value sumInit = filledTensor(b, loc, rowSizes, f32, 0.0);
+  Value accInit = filledTensor(b, loc, accSizes, f32, 0.0);
+  auto rowType = cast<RankedTensorType>(maxInit.getType());
+
+  // Key position offset + s is visible from column j (query row j mod
+  // rows).
+  auto visible = [&](OpBuilder &bb, Location bl, Value offset, unsigned sDim,
+                     unsigned jDim) {
+    Value j = linalg::IndexOp::create(bb, bl, jDim);
+    Value t = group == 1
+                  ? j
+                  : arith::RemUIOp::create(bb, bl, j, rows).getResult();
+    Value s = linalg::IndexOp::create(bb, bl, sDim);
+    return arith::CmpIOp::create(
+        bb, bl, arith::CmpIPredicate::ule,
+        arith::AddIOp::create(bb, bl, offset, s),
+        arith::AddIOp::create(bb, bl, start, t));
+  };
+
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, tile);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, positions, step, ValueRange{maxInit, sumInit, accInit},
+      [&](OpBuilder &nb, Location nl, Value offset, ValueRange carried) {
+        Value oldMax = carried[0], sum = carried[1], acc = carried[2];
+        Value count = arith::MinSIOp::create(
+            nb, nl, step, arith::SubIOp::create(nb, nl, positions, offset));
+        OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
+        SmallVector<OpFoldResult> ones(3, oneAttr);
+        Value keyTile = tensor::ExtractSliceOp::create(
+            nb, nl, keys, {offset, zeroAttr, zeroAttr},
+            {count, kvHeadsAttr, headDimAttr}, ones);
+        Value valueTile = tensor::ExtractSliceOp::create(
+            nb, nl, values, {zeroAttr, zeroAttr, offset},
+            {kvHeadsAttr, headDimAttr, count}, ones);
+
+        // scoresT[kh, s, j] = sum_d keys[offset + s, kh, d] * qT[kh, d, j]
+        Value scores = multiplyAccumulate(
+            nb, nl, {keyTile, qT},
+            filledTensor(nb, nl, {kvHeadsAttr, count, columns}, f32, 0.0),
+            mapsOf({{d1, d0, d3}, {d0, d3, d2}, {d0, d1, d2}}),
+            {kPar, kPar, kPar, kRed});
+        auto tileMaps = mapsOf({{d0, d1, d2}, {d0, d2}});
+
+        // The tile's max over the visible positions, per column.
+        Value tileMax =
+            linalg::GenericOp::create(
+                nb, nl, rowType, ValueRange{scores},
+                ValueRange{
+                    filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
+                tileMaps, {kPar, kRed, kPar},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  Value masked = arith::SelectOp::create(
+                      bb, bl, visible(bb, bl, offset, 1, 2), args[0],
+                      arith::ConstantOp::create(
+                          bb, bl, f32, bb.getF32FloatAttr(negativeInfinity)));
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::MaxNumFOp::create(bb, bl, args[1], masked,
+                                               arith::FastMathFlags::nnan)
+                          .getResult());
+                })
+                .getResult(0);
+
+        // New max, the factor exp(old - new) (1 when it did not move, also
+        // while both are still -inf), the sum rescaled.
+        auto identity2 = nb.getMultiDimIdentityMap(2);
+        auto update = linalg::GenericOp::create(
+            nb, nl, TypeRange{rowType, rowType, rowType},
+            ValueRange{oldMax, tileMax},
+            ValueRange{oldMax, tensor::EmptyOp::create(nb, nl, rowSizes, f32),
+                       sum},
+            SmallVector<AffineMap>(5, identity2), {kPar, kPar},
+            [&](OpBuilder &bb, Location bl, ValueRange args) {
+              Value before = args[0];
+              Value after = arith::MaximumFOp::create(bb, bl, before, args[1]);
+              Value same = arith::CmpFOp::create(
+                  bb, bl, arith::CmpFPredicate::OEQ, before, after);
+              Value one =
+                  arith::ConstantOp::create(bb, bl, f32, bb.getF32FloatAttr(1));
+              Value shrink = math::ExpOp::create(
+                  bb, bl, arith::SubFOp::create(bb, bl, before, after));
+              Value factor = arith::SelectOp::create(bb, bl, same, one, shrink);
+              linalg::YieldOp::create(
+                  bb, bl,
+                  ValueRange{after, factor,
+                             arith::MulFOp::create(bb, bl, args[4], factor)});
+            });
+        Value newMax = update.getResult(0), factor = update.getResult(1),
+              rescaledSum = update.getResult(2);
+
+        // p = exp(scoresT - max) where visible, else 0 (in place).
+        Value probs =
+            linalg::GenericOp::create(
+                nb, nl, scores.getType(), ValueRange{scores, newMax},
+                ValueRange{scores},
+                mapsOf({{d0, d1, d2}, {d0, d2}, {d0, d1, d2}}),
+                {kPar, kPar, kPar},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  Value e = math::ExpOp::create(
+                      bb, bl, arith::SubFOp::create(bb, bl, args[0], args[1]));
+                  Value zeroF = arith::ConstantOp::create(
+                      bb, bl, f32, bb.getF32FloatAttr(0));
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::SelectOp::create(bb, bl,
+                                              visible(bb, bl, offset, 1, 2), e,
+                                              zeroF)
+                          .getResult());
+                })
+                .getResult(0);
+
+        // sum += sum_s p
+        Value newSum =
+            linalg::GenericOp::create(
+                nb, nl, rowType, ValueRange{probs}, ValueRange{rescaledSum},
+                tileMaps, {kPar, kRed, kPar},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::AddFOp::create(bb, bl, args[1], args[0],
+                                            arith::FastMathFlags::reassoc)
+                          .getResult());
+                })
+                .getResult(0);
+
+        // accT = accT * factor + sum_s values[kh, d, offset + s] * p[kh, s, j]
+        Value rescaledAcc =
+            linalg::GenericOp::create(
+                nb, nl, acc.getType(), ValueRange{factor}, ValueRange{acc},
+                mapsOf({{d0, d2}, {d0, d1, d2}}), {kPar, kPar, kPar},
+                [&](OpBuilder &bb, Location bl, ValueRange args) {
+                  linalg::YieldOp::create(
+                      bb, bl,
+                      arith::MulFOp::create(bb, bl, args[1], args[0]).getResult());
+                })
+                .getResult(0);
+        Value newAcc = multiplyAccumulate(
+            nb, nl, {valueTile, probs}, rescaledAcc,
+            mapsOf({{d0, d1, d3}, {d0, d3, d2}, {d0, d1, d2}}),
+            {kPar, kPar, kPar, kRed});
+        scf::YieldOp::create(nb, nl, ValueRange{newMax, newSum, newAcc});
+      });
+
+  // out[t, kh, g, d] = accT[kh, d, (g, t)] / sum[kh, (g, t)]
+  Value sum4 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({kvHeads, group, ShapedType::kDynamic}, f32),
+      loop.getResult(1), ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+      ArrayRef<OpFoldResult>{kvHeadsAttr, groupAttr, tokens});
+  Value acc4 = tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({kvHeads, headDim, group, ShapedType::kDynamic},
+                            f32),
+      loop.getResult(2), ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}},
+      ArrayRef<OpFoldResult>{kvHeadsAttr, headDimAttr, groupAttr, tokens});
+  SmallVector<OpFoldResult> outSizes = {tokens, kvHeadsAttr, groupAttr,
+                                        headDimAttr};
+  return linalg::GenericOp::create(
+             b, loc,
+             RankedTensorType::get(
+                 {ShapedType::kDynamic, kvHeads, group, headDim}, f32),
+             ValueRange{acc4, sum4},
+             ValueRange{tensor::EmptyOp::create(b, loc, outSizes, f32)},
+             mapsOf({{d1, d3, d2, d0}, {d1, d2, d0}, {d0, d1, d2, d3}}),
+             {kPar, kPar, kPar, kPar},
+             [&](OpBuilder &bb, Location bl, ValueRange args) {
+               linalg::YieldOp::create(
+                   bb, bl,
+                   arith::DivFOp::create(bb, bl, args[0], args[1]).getResult());
+             })
+      .getResult(0);
+}
+
 /// The [T, heads, headDim] result of `op` at the builder's insertion point:
 /// blocks of `queryBlock` query rows, each attending (attendRows) only to
 /// the key positions up to its last row's own, so a prompt's causal
 /// attention skips most of the masked half of its scores: with 512 rows in
 /// blocks of 64, 56% of the full score matrix is computed instead of 100%.
 Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
-                           int64_t queryBlock) {
+                           int64_t queryBlock, int64_t minColumns) {
   Location loc = op.getLoc();
   int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
           headDim = op.getHeadDim(), group = heads / kvHeads;
@@ -288,8 +525,36 @@ Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
         // Positions up to the block's last row: start + t0 + rows - 1.
         Value visibleEnd = arith::MinSIOp::create(
             nb, nl, positions, arith::AddIOp::create(nb, nl, blockStart, rows));
-        Value attended = attendRows(nb, nl, op, rowsOfQ, rows, blockStart,
-                                    visibleEnd, tile);
+        Value attended;
+        if (minColumns <= 0) {
+          attended = attendRows(nb, nl, op, rowsOfQ, rows, blockStart,
+                                visibleEnd, tile);
+        } else {
+          // Enough query rows x group to fill the column kernel's panels:
+          // the column form; fewer (decode, a short last block): rows.
+          Value enough = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::sge,
+              arith::MulIOp::create(
+                  nb, nl, rows, arith::ConstantIndexOp::create(nb, nl, group)),
+              arith::ConstantIndexOp::create(nb, nl, minColumns));
+          auto choice = scf::IfOp::create(
+              nb, nl, enough,
+              [&](OpBuilder &tb, Location tl) {
+                scf::YieldOp::create(
+                    tb, tl,
+                    attendColumns(tb, tl, op, rowsOfQ, rows, blockStart,
+                                  visibleEnd, tile));
+              },
+              [&](OpBuilder &eb, Location el) {
+                Value byRows = attendRows(eb, el, op, rowsOfQ, rows,
+                                          blockStart, visibleEnd, tile);
+                scf::YieldOp::create(
+                    eb, el,
+                    tensor::CastOp::create(eb, el, byRows.getType(), byRows)
+                        .getResult());
+              });
+          attended = choice.getResult(0);
+        }
         scf::YieldOp::create(
             nb, nl,
             tensor::InsertSliceOp::create(nb, nl, attended, carried[0],
@@ -306,6 +571,13 @@ struct LowerAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (columnForm < 0) {
+      getOperation()->emitError()
+          << "matc-cpu-lower-attention: column-form must be 0 (never) or "
+             "more, got "
+          << static_cast<int64_t>(columnForm);
+      return signalPassFailure();
+    }
     if (positionTile < 1 || queryBlock < 1) {
       getOperation()->emitError()
           << "matc-cpu-lower-attention: position-tile and query-block must be "
@@ -318,7 +590,7 @@ struct LowerAttentionPass
     getOperation()->walk([&](CausalAttentionOp op) {
       rewriter.setInsertionPoint(op);
       rewriter.replaceOp(op, lowerCausalAttention(rewriter, op, positionTile,
-                                                      queryBlock));
+                                                      queryBlock, columnForm));
     });
   }
 };

@@ -23,13 +23,23 @@ def LowerAttention : Pass<"matc-cpu-lower-attention"> {
     So only a [kv_heads, group, query-block, position-tile] block of scores
     exists at a time. Query rows go in blocks of `query-block`, each over
     the key positions up to its last row's only: a prompt skips most of the
-    causally masked half of its scores. Runs before bufferization.
+    causally masked half of its scores. With `column-form` N > 0, a block
+    of at least N query rows x group runs in the column form instead: its
+    scaled queries transposed once to [kv_head, head_dim, row x group], the
+    scores as [kv_head, position, row x group] and the weighted sum as
+    [kv_head, head_dim, row x group], so both contractions are column
+    contractions (outer products on the packed kernel, no horizontal sums)
+    and the softmax's max and sum vectorize across query rows; smaller
+    blocks (decode) keep the row form. Runs before bufferization.
   }];
   let options = [
     Option<"positionTile", "position-tile", "int64_t", /*default=*/"128",
            "Key positions per tile of the online softmax">,
     Option<"queryBlock", "query-block", "int64_t", /*default=*/"64",
            "Query rows per block (each attends up to its last row's position)">,
+    Option<"columnForm", "column-form", "int64_t", /*default=*/"0",
+           "Query rows x group from which a block runs in the column form "
+           "(0: never)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -3,6 +3,9 @@
 // RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention=query-block=2 --canonicalize | FileCheck %s --check-prefix=QBLOCK2
 // RUN: not matc-opt %s -split-input-file --matc-cpu-lower-attention=position-tile=0 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not matc-opt %s -split-input-file --matc-cpu-lower-attention=query-block=0 2>&1 | FileCheck %s --check-prefix=BADBLOCK
+// RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention=column-form=4 --canonicalize | FileCheck %s --check-prefix=COLUMNS
+// RUN: matc-opt %s -split-input-file --matc-cpu-lower-attention=column-form=4 -mlir-print-op-generic | matc-opt -split-input-file | FileCheck %s --check-prefix=COLUMNS-ROUND
+// RUN: not matc-opt %s -split-input-file --matc-cpu-lower-attention=column-form=-1 2>&1 | FileCheck %s --check-prefix=BADCOLUMNS
 
 // BAD: matc-cpu-lower-attention: position-tile and query-block must be positive, got 0 and 64
 // BADBLOCK: matc-cpu-lower-attention: position-tile and query-block must be positive, got 128 and 0
@@ -77,6 +80,53 @@
 // TILE2-LABEL: func.func @cached
 // TILE2: %[[TILE:.*]] = arith.constant 2 : index
 // TILE2: scf.for {{.*}} step %[[TILE]]
+// The column form, for blocks of at least 4 query rows x group (2 here);
+// smaller blocks keep the row form. The block's queries are scaled and
+// transposed to [kv_head, head_dim, group x rows]; scores are [kv_head,
+// position, group x rows], a contraction over head_dim of the key tile as
+// stored and the transposed queries; the max and the sum reduce over
+// positions with the columns innermost; a column j is query row j mod rows;
+// the weighted sum is [kv_head, head_dim, group x rows], a contraction over
+// positions of the value tile as stored and the probabilities.
+// COLUMNS-LABEL: func.func @cached(
+// COLUMNS-SAME: %[[Q:[a-z0-9]+]]: tensor<?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x16xf32>, %[[V:[a-z0-9]+]]: tensor<2x16x?xf32>, %[[START:[a-z0-9]+]]: index
+// COLUMNS: scf.for %[[T0:.*]] = %c0 to %{{.*}} step %c64
+// COLUMNS: %[[ROWS:.*]] = arith.minsi
+// COLUMNS: %[[GROUPED:.*]] = tensor.extract_slice
+// COLUMNS: %[[J:.*]] = arith.muli %[[ROWS]], %c2
+// COLUMNS: %[[ENOUGH:.*]] = arith.cmpi sge, %[[J]], %c4
+// COLUMNS: scf.if %[[ENOUGH]] -> (tensor<?x2x2x16xf32>)
+// COLUMNS: %[[QT4:.*]] = linalg.generic {{.*}} ins(%[[GROUPED]] : tensor<?x2x2x16xf32>) outs(%{{.*}} : tensor<2x16x2x?xf32>)
+// COLUMNS: arith.mulf %{{.*}}, %cst
+// COLUMNS: %[[QT:.*]] = tensor.collapse_shape %[[QT4]] {{\[}}[0], [1], [2, 3]] : tensor<2x16x2x?xf32> into tensor<2x16x?xf32>
+// COLUMNS: scf.for %[[OFFSET:.*]] = %c0 to %{{.*}} step %c128
+// COLUMNS: %[[KTILE:.*]] = tensor.extract_slice %[[K]][%[[OFFSET]], 0, 0]
+// COLUMNS: %[[VTILE:.*]] = tensor.extract_slice %[[V]][0, 0, %[[OFFSET]]]
+// COLUMNS: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[KTILE]], %[[QT]] : tensor<?x2x16xf32>, tensor<2x16x?xf32>) outs(%{{.*}} : tensor<2x?x?xf32>)
+// COLUMNS: %[[TILEMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SCORES]] : tensor<2x?x?xf32>) outs(%{{.*}} : tensor<2x?xf32>)
+// COLUMNS: %[[COL:.*]] = linalg.index 2
+// COLUMNS: %[[ROW:.*]] = arith.remui %[[COL]], %[[ROWS]]
+// COLUMNS-DAG: %[[S:.*]] = linalg.index 1
+// COLUMNS-DAG: %[[LAST:.*]] = arith.addi %{{.*}}, %[[ROW]]
+// COLUMNS-DAG: %[[POS:.*]] = arith.addi %[[OFFSET]], %[[S]]
+// COLUMNS: arith.cmpi ule, %[[POS]], %[[LAST]]
+// COLUMNS: arith.maxnumf {{.*}} fastmath<nnan>
+// COLUMNS: %[[UPDATE:.*]]:3 = linalg.generic
+// COLUMNS: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0 : tensor<2x?x?xf32>, tensor<2x?xf32>) outs(%[[SCORES]] : tensor<2x?x?xf32>)
+// COLUMNS: math.exp
+// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[P]] : tensor<2x?x?xf32>)
+// COLUMNS: arith.addf {{.*}} fastmath<reassoc>
+// COLUMNS: %[[RESCALED:.*]] = linalg.generic {{.*}} ins(%[[UPDATE]]#1 : tensor<2x?xf32>) outs(%{{.*}} : tensor<2x16x?xf32>)
+// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[VTILE]], %[[P]] : tensor<2x16x?xf32>, tensor<2x?x?xf32>) outs(%[[RESCALED]] : tensor<2x16x?xf32>)
+// COLUMNS: tensor.expand_shape {{.*}} into tensor<2x2x?xf32>
+// COLUMNS: tensor.expand_shape {{.*}} into tensor<2x16x2x?xf32>
+// COLUMNS: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x2x2x16xf32>)
+// COLUMNS: arith.divf
+// COLUMNS: } else {
+// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[GROUPED]], %{{.*}} : tensor<?x2x2x16xf32>, tensor<?x2x16xf32>)
+// COLUMNS-ROUND-LABEL: func.func @cached
+// COLUMNS-ROUND: scf.if
+// BADCOLUMNS: matc-cpu-lower-attention: column-form must be 0 (never) or more, got -1
 func.func @cached(%q: tensor<?x4x16xf32>, %k: tensor<?x2x16xf32>, %v: tensor<2x16x?xf32>, %start: index) -> tensor<?x4x16xf32> {
   %o = matformer.causal_attention %q, %k, %v at %start scale(0.25)
       : tensor<?x4x16xf32>, tensor<?x2x16xf32>, tensor<2x16x?xf32>
