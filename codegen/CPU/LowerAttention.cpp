@@ -51,6 +51,38 @@ Value isVisible(OpBuilder &b, Location loc, Value start, Value offset,
                                last);
 }
 
+/// The online softmax's step per query row, on tensors of the row statistics
+/// (any rank, all the same shape): the new max, the factor exp(old - new)
+/// that rescales what was summed against the old max (1 when it did not
+/// move, also while both are still -inf), and the sum rescaled by it.
+linalg::GenericOp updateRunningMax(OpBuilder &b, Location loc, Value oldMax,
+                                   Value tileMax, Value sum) {
+  auto type = cast<RankedTensorType>(oldMax.getType());
+  Type f32 = type.getElementType();
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, oldMax);
+  auto identity = b.getMultiDimIdentityMap(type.getRank());
+  return linalg::GenericOp::create(
+      b, loc, TypeRange{type, type, type}, ValueRange{oldMax, tileMax},
+      ValueRange{oldMax, tensor::EmptyOp::create(b, loc, sizes, f32), sum},
+      SmallVector<AffineMap>(5, identity),
+      SmallVector<IteratorType>(type.getRank(), kPar),
+      [&](OpBuilder &bb, Location bl, ValueRange args) {
+        Value before = args[0];
+        Value after = arith::MaximumFOp::create(bb, bl, before, args[1]);
+        Value same = arith::CmpFOp::create(bb, bl, arith::CmpFPredicate::OEQ,
+                                           before, after);
+        Value one =
+            arith::ConstantOp::create(bb, bl, f32, bb.getF32FloatAttr(1));
+        Value shrink = math::ExpOp::create(
+            bb, bl, arith::SubFOp::create(bb, bl, before, after));
+        Value factor = arith::SelectOp::create(bb, bl, same, one, shrink);
+        linalg::YieldOp::create(
+            bb, bl,
+            ValueRange{after, factor,
+                       arith::MulFOp::create(bb, bl, args[4], factor)});
+      });
+}
+
 /// Attention of some query rows of `op`, at the builder's insertion point:
 /// online softmax over tiles of `tile` positions. Per query row (kv_head,
 /// group, t) it carries the running max m, the running sum l of
@@ -142,32 +174,9 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 })
                 .getResult(0);
 
-        // New max; the factor exp(old - new) that rescales what was summed
-        // against the old max (1 when it did not move, also while both are
-        // still -inf); the sum rescaled.
         auto rowType = cast<RankedTensorType>(maxInit.getType());
-        auto identity3 = nb.getMultiDimIdentityMap(3);
-        auto update = linalg::GenericOp::create(
-            nb, nl, TypeRange{rowType, rowType, rowType},
-            ValueRange{oldMax, tileMax},
-            ValueRange{oldMax, tensor::EmptyOp::create(nb, nl, rowSizes, f32),
-                       sum},
-            SmallVector<AffineMap>(5, identity3), {kPar, kPar, kPar},
-            [&](OpBuilder &bb, Location bl, ValueRange args) {
-              Value before = args[0];
-              Value after = arith::MaximumFOp::create(bb, bl, before, args[1]);
-              Value same = arith::CmpFOp::create(bb, bl, arith::CmpFPredicate::OEQ,
-                                                 before, after);
-              Value one = arith::ConstantOp::create(bb, bl, f32,
-                                                    bb.getF32FloatAttr(1));
-              Value shrink = math::ExpOp::create(
-                  bb, bl, arith::SubFOp::create(bb, bl, before, after));
-              Value factor = arith::SelectOp::create(bb, bl, same, one, shrink);
-              linalg::YieldOp::create(
-                  bb, bl,
-                  ValueRange{after, factor,
-                             arith::MulFOp::create(bb, bl, args[4], factor)});
-            });
+        linalg::GenericOp update =
+            updateRunningMax(nb, nl, oldMax, tileMax, sum);
         Value newMax = update.getResult(0), factor = update.getResult(1),
               rescaledSum = update.getResult(2);
 
@@ -367,30 +376,8 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
                 })
                 .getResult(0);
 
-        // New max, the factor exp(old - new) (1 when it did not move, also
-        // while both are still -inf), the sum rescaled.
-        auto identity2 = nb.getMultiDimIdentityMap(2);
-        auto update = linalg::GenericOp::create(
-            nb, nl, TypeRange{rowType, rowType, rowType},
-            ValueRange{oldMax, tileMax},
-            ValueRange{oldMax, tensor::EmptyOp::create(nb, nl, rowSizes, f32),
-                       sum},
-            SmallVector<AffineMap>(5, identity2), {kPar, kPar},
-            [&](OpBuilder &bb, Location bl, ValueRange args) {
-              Value before = args[0];
-              Value after = arith::MaximumFOp::create(bb, bl, before, args[1]);
-              Value same = arith::CmpFOp::create(
-                  bb, bl, arith::CmpFPredicate::OEQ, before, after);
-              Value one =
-                  arith::ConstantOp::create(bb, bl, f32, bb.getF32FloatAttr(1));
-              Value shrink = math::ExpOp::create(
-                  bb, bl, arith::SubFOp::create(bb, bl, before, after));
-              Value factor = arith::SelectOp::create(bb, bl, same, one, shrink);
-              linalg::YieldOp::create(
-                  bb, bl,
-                  ValueRange{after, factor,
-                             arith::MulFOp::create(bb, bl, args[4], factor)});
-            });
+        linalg::GenericOp update =
+            updateRunningMax(nb, nl, oldMax, tileMax, sum);
         Value newMax = update.getResult(0), factor = update.getResult(1),
               rescaledSum = update.getResult(2);
 
