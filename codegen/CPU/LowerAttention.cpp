@@ -6,7 +6,10 @@
 // against the tile's keys, causal mask, softmax terms against the running
 // max, weighted sum of the tile's V (positions innermost, as in the cache).
 // Query heads are grouped as [kv_heads, group] so that every indexing map
-// stays a projected permutation (no floordiv).
+// stays a projected permutation (no floordiv). Query rows go in blocks; a
+// block with enough rows runs in the column form (attendColumns: query rows
+// innermost, outer products on the packed kernel), a smaller one (decode)
+// in the row form (attendRows: dot products).
 //
 //===----------------------------------------------------------------------===//
 #include "CPU/Passes.h"
