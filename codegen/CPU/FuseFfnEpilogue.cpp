@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CPU/Passes.h"
+#include "matc/Passes/BackendCommon.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
@@ -49,23 +50,9 @@ bool isZeroFill(Value value) {
 /// a zero fill, whose result is used only by `user`.
 bool isFusableProjection(Value value, Operation *user) {
   auto op = value.getDefiningOp<linalg::LinalgOp>();
-  if (!op || !value.hasOneUse() || *value.getUsers().begin() != user ||
-      !op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
-      !isZeroFill(op.getDpsInits()[0]))
-    return false;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (iterators[0] != utils::IteratorType::parallel ||
-      iterators[1] != utils::IteratorType::parallel ||
-      iterators[2] != utils::IteratorType::reduction)
-    return false;
-  MLIRContext *context = op.getContext();
-  AffineExpr m, n, k;
-  bindDims(context, m, n, k);
-  SmallVector<AffineMap> expected = AffineMap::inferFromExprList(
-      ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, context);
-  return op.getIndexingMapsArray() == expected &&
-         linalg::isaContractionOpInterface(op);
+  return op && value.hasOneUse() && *value.getUsers().begin() == user &&
+         op.hasPureTensorSemantics() && matc::isProjection(op) &&
+         isZeroFill(op.getDpsInits()[0]);
 }
 
 /// The elementwise op of two fusable projections (the FFN's epilogue).

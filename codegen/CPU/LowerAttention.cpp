@@ -86,6 +86,39 @@ linalg::GenericOp updateRunningMax(OpBuilder &b, Location loc, Value oldMax,
       });
 }
 
+/// init + the sum of `in` over its reduction dimensions (reassociable, so
+/// the loop vectorizes): the online softmax's running sum.
+Value addOver(OpBuilder &b, Location loc, Value in, Value init,
+              ArrayRef<AffineMap> maps, ArrayRef<IteratorType> iterators) {
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{in}, ValueRange{init}, maps,
+             iterators,
+             [&](OpBuilder &bb, Location bl, ValueRange args) {
+               linalg::YieldOp::create(
+                   bb, bl,
+                   arith::AddFOp::create(bb, bl, args[1], args[0],
+                                         arith::FastMathFlags::reassoc)
+                       .getResult());
+             })
+      .getResult(0);
+}
+
+/// acc * factor, the factor broadcast by `maps` (all dimensions parallel):
+/// the running weighted sum rescaled to a new max.
+Value scaleBy(OpBuilder &b, Location loc, Value factor, Value acc,
+              ArrayRef<AffineMap> maps) {
+  return linalg::GenericOp::create(
+             b, loc, acc.getType(), ValueRange{factor}, ValueRange{acc}, maps,
+             SmallVector<IteratorType>(
+                 cast<RankedTensorType>(acc.getType()).getRank(), kPar),
+             [&](OpBuilder &bb, Location bl, ValueRange args) {
+               linalg::YieldOp::create(
+                   bb, bl,
+                   arith::MulFOp::create(bb, bl, args[1], args[0]).getResult());
+             })
+      .getResult(0);
+}
+
 /// Attention of some query rows of `op`, at the builder's insertion point:
 /// online softmax over tiles of `tile` positions. Per query row (kv_head,
 /// group, t) it carries the running max m, the running sum l of
@@ -177,7 +210,6 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 })
                 .getResult(0);
 
-        auto rowType = cast<RankedTensorType>(maxInit.getType());
         linalg::GenericOp update =
             updateRunningMax(nb, nl, oldMax, tileMax, sum);
         Value newMax = update.getResult(0), factor = update.getResult(1),
@@ -205,32 +237,12 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 .getResult(0);
 
         // sum += sum_s p
-        Value newSum =
-            linalg::GenericOp::create(
-                nb, nl, rowType, ValueRange{probs}, ValueRange{rescaledSum},
-                rowMaps, {kPar, kPar, kPar, kRed},
-                [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  // Reassociable, so it vectorizes.
-                  linalg::YieldOp::create(
-                      bb, bl,
-                      arith::AddFOp::create(bb, bl, args[1], args[0],
-                                            arith::FastMathFlags::reassoc)
-                          .getResult());
-                })
-                .getResult(0);
+        Value newSum = addOver(nb, nl, probs, rescaledSum, rowMaps,
+                               {kPar, kPar, kPar, kRed});
 
         // acc = acc * factor + sum_s p[kh, g, t, s] * values[kh, d, offset + s]
         Value rescaledAcc =
-            linalg::GenericOp::create(
-                nb, nl, acc.getType(), ValueRange{factor}, ValueRange{acc},
-                mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}),
-                {kPar, kPar, kPar, kPar},
-                [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  linalg::YieldOp::create(
-                      bb, bl,
-                      arith::MulFOp::create(bb, bl, args[1], args[0]).getResult());
-                })
-                .getResult(0);
+            scaleBy(nb, nl, factor, acc, mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}));
         Value newAcc = multiplyAccumulate(
             nb, nl, {probs, valueTile}, rescaledAcc,
             mapsOf({{d1, d2, d0, d4}, {d1, d3, d4}, {d0, d1, d2, d3}}),
@@ -406,30 +418,12 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
                 .getResult(0);
 
         // sum += sum_s p
-        Value newSum =
-            linalg::GenericOp::create(
-                nb, nl, rowType, ValueRange{probs}, ValueRange{rescaledSum},
-                tileMaps, {kPar, kRed, kPar},
-                [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  linalg::YieldOp::create(
-                      bb, bl,
-                      arith::AddFOp::create(bb, bl, args[1], args[0],
-                                            arith::FastMathFlags::reassoc)
-                          .getResult());
-                })
-                .getResult(0);
+        Value newSum = addOver(nb, nl, probs, rescaledSum, tileMaps,
+                               {kPar, kRed, kPar});
 
         // accT = accT * factor + sum_s values[kh, d, offset + s] * p[kh, s, j]
         Value rescaledAcc =
-            linalg::GenericOp::create(
-                nb, nl, acc.getType(), ValueRange{factor}, ValueRange{acc},
-                mapsOf({{d0, d2}, {d0, d1, d2}}), {kPar, kPar, kPar},
-                [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  linalg::YieldOp::create(
-                      bb, bl,
-                      arith::MulFOp::create(bb, bl, args[1], args[0]).getResult());
-                })
-                .getResult(0);
+            scaleBy(nb, nl, factor, acc, mapsOf({{d0, d2}, {d0, d1, d2}}));
         Value newAcc = multiplyAccumulate(
             nb, nl, {valueTile, probs}, rescaledAcc,
             mapsOf({{d0, d1, d3}, {d0, d3, d2}, {d0, d1, d2}}),

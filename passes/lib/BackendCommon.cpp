@@ -112,10 +112,9 @@ bool isKernelMultiplyAccumulate(linalg::LinalgOp op) {
 /// linalg's interface first, then by its exact maps and body.
 } // namespace
 
-bool matc::isMatmulTransposedB(linalg::LinalgOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
-      !linalg::isaContractionOpInterface(op))
+bool matc::isProjection(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 3 || !linalg::isaContractionOpInterface(op))
     return false;
   auto iterators = op.getIteratorTypesArray();
   if (iterators[0] != utils::IteratorType::parallel ||
@@ -127,9 +126,12 @@ bool matc::isMatmulTransposedB(linalg::LinalgOp op) {
   bindDims(context, m, n, k);
   auto expected = AffineMap::inferFromExprList(
       ArrayRef<ArrayRef<AffineExpr>>{{m, k}, {n, k}, {m, n}}, context);
-  if (op.getIndexingMapsArray() != ArrayRef<AffineMap>(expected))
-    return false;
-  return matchRowContraction(op).has_value();
+  return op.getIndexingMapsArray() == ArrayRef<AffineMap>(expected);
+}
+
+bool matc::isMatmulTransposedB(linalg::LinalgOp op) {
+  return op.hasPureBufferSemantics() && isProjection(op) &&
+         matchRowContraction(op).has_value();
 }
 
 std::optional<matc::RowContraction>

@@ -22,6 +22,12 @@ void addUpstreamPasses(mlir::OpPassManager &pm, llvm::StringRef pipeline);
 /// the identity layout, which the matmul kernels need (unit stride along K).
 void addBufferization(mlir::OpPassManager &pm);
 
+/// The shape of a projection, on tensors or buffers: two inputs and one
+/// init indexed [m, k], [n, k] and [m, n], m and n parallel, k a reduction,
+/// and a contraction by linalg's interface. Says nothing of element types
+/// or strides (isMatmulTransposedB does, on buffers).
+bool isProjection(mlir::linalg::LinalgOp op);
+
 /// `outs[m, n] += ext?(ins0[m, k]) * ext?(ins1[n, k])` on buffers, with f32
 /// activations and output, f32 or bf16 weights and unit-stride rows: a
 /// linalg.generic or named linalg.matmul recognized by linalg's contraction
