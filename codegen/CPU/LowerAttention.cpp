@@ -275,14 +275,18 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
 /// lanes. The softmax's max and sum run over s with j innermost, so they
 /// vectorize along j too. Returns the attended rows as [T, kvHeads, group,
 /// headDim], as attendRows.
+/// `keys` ([positions, kvHeads, headDim]) and `values` ([kvHeads, headDim,
+/// positions]) hold the KV heads that `grouped`'s rows attend to: all of
+/// op's, or a slice of them.
 Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
-                    Value grouped, OpFoldResult tokens, Value start,
-                    Value positions, int64_t tile) {
-  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads(),
-          headDim = op.getHeadDim(), group = heads / kvHeads;
+                    Value keys, Value values, Value grouped,
+                    OpFoldResult tokens, Value start, Value positions,
+                    int64_t tile) {
+  int64_t kvHeads = cast<RankedTensorType>(keys.getType()).getDimSize(1),
+          headDim = op.getHeadDim(),
+          group = op.getNumHeads() / op.getNumKvHeads();
   MLIRContext *context = b.getContext();
   Type f32 = b.getF32Type();
-  Value keys = op.getKeys(), values = op.getValues();
   AffineExpr d0, d1, d2, d3;
   bindDims(context, d0, d1, d2, d3);
   auto mapsOf = [&](ArrayRef<ArrayRef<AffineExpr>> exprs) {
@@ -296,10 +300,12 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
                headDimAttr = b.getIndexAttr(headDim);
   Value rows = getValueOrCreateConstantIndexOp(b, loc, tokens);
   OpFoldResult columns =
-      group == 1 ? tokens
-                 : OpFoldResult(arith::MulIOp::create(
-                       b, loc, rows, arith::ConstantIndexOp::create(b, loc, group))
-                                    .getResult());
+      group == 1
+          ? tokens
+          : OpFoldResult(
+                arith::MulIOp::create(
+                    b, loc, rows, arith::ConstantIndexOp::create(b, loc, group))
+                    .getResult());
 
   // qT[kh, d, g, t] = scale * q[t, kh, g, d], then (g, t) as one j. The
   // loops run with d innermost: reads along q's rows, writes a row of qT
@@ -317,8 +323,8 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
           {kPar, kPar, kPar, kPar},
           [&](OpBuilder &bb, Location bl, ValueRange args) {
             linalg::YieldOp::create(
-                bb, bl, arith::MulFOp::create(bb, bl, args[0], scaleValue)
-                            .getResult());
+                bb, bl,
+                arith::MulFOp::create(bb, bl, args[0], scaleValue).getResult());
           })
           .getResult(0);
   Value qT = tensor::CollapseShapeOp::create(
@@ -336,104 +342,117 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
   auto visible = [&](OpBuilder &bb, Location bl, Value offset, unsigned sDim,
                      unsigned jDim) {
     Value j = linalg::IndexOp::create(bb, bl, jDim);
-    Value t = group == 1
-                  ? j
-                  : arith::RemUIOp::create(bb, bl, j, rows).getResult();
+    Value t =
+        group == 1 ? j : arith::RemUIOp::create(bb, bl, j, rows).getResult();
     Value s = linalg::IndexOp::create(bb, bl, sDim);
-    return arith::CmpIOp::create(
-        bb, bl, arith::CmpIPredicate::ule,
-        arith::AddIOp::create(bb, bl, offset, s),
-        arith::AddIOp::create(bb, bl, start, t));
+    return arith::CmpIOp::create(bb, bl, arith::CmpIPredicate::ule,
+                                 arith::AddIOp::create(bb, bl, offset, s),
+                                 arith::AddIOp::create(bb, bl, start, t));
   };
 
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  // One tile of positions [offset, offset + count), count = min(tile,
+  // end - offset): the online softmax's step. `masked`: the tile may hold
+  // positions that some of the block's rows do not see.
   Value step = arith::ConstantIndexOp::create(b, loc, tile);
-  auto loop = scf::ForOp::create(
-      b, loc, zero, positions, step, ValueRange{maxInit, sumInit, accInit},
-      [&](OpBuilder &nb, Location nl, Value offset, ValueRange carried) {
-        Value oldMax = carried[0], sum = carried[1], acc = carried[2];
-        Value count = arith::MinSIOp::create(
-            nb, nl, step, arith::SubIOp::create(nb, nl, positions, offset));
-        OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
-        SmallVector<OpFoldResult> ones(3, oneAttr);
-        Value keyTile = tensor::ExtractSliceOp::create(
-            nb, nl, keys, {offset, zeroAttr, zeroAttr},
-            {count, kvHeadsAttr, headDimAttr}, ones);
-        Value valueTile = tensor::ExtractSliceOp::create(
-            nb, nl, values, {zeroAttr, zeroAttr, offset},
-            {kvHeadsAttr, headDimAttr, count}, ones);
+  auto tileStep = [&](OpBuilder &nb, Location nl, Value offset, Value end,
+                      ValueRange carried, bool masked) {
+    Value oldMax = carried[0], sum = carried[1], acc = carried[2];
+    Value count = arith::MinSIOp::create(
+        nb, nl, step, arith::SubIOp::create(nb, nl, end, offset));
+    OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
+    SmallVector<OpFoldResult> ones(3, oneAttr);
+    Value keyTile = tensor::ExtractSliceOp::create(
+        nb, nl, keys, {offset, zeroAttr, zeroAttr},
+        {count, kvHeadsAttr, headDimAttr}, ones);
+    Value valueTile = tensor::ExtractSliceOp::create(
+        nb, nl, values, {zeroAttr, zeroAttr, offset},
+        {kvHeadsAttr, headDimAttr, count}, ones);
 
-        // scoresT[kh, s, j] = sum_d keys[offset + s, kh, d] * qT[kh, d, j]
-        Value scores = multiplyAccumulate(
-            nb, nl, {keyTile, qT},
-            filledTensor(nb, nl, {kvHeadsAttr, count, columns}, f32, 0.0),
-            mapsOf({{d1, d0, d3}, {d0, d3, d2}, {d0, d1, d2}}),
-            {kPar, kPar, kPar, kRed});
-        auto tileMaps = mapsOf({{d0, d1, d2}, {d0, d2}});
+    // scoresT[kh, s, j] = sum_d keys[offset + s, kh, d] * qT[kh, d, j]
+    Value scores = multiplyAccumulate(
+        nb, nl, {keyTile, qT},
+        filledTensor(nb, nl, {kvHeadsAttr, count, columns}, f32, 0.0),
+        mapsOf({{d1, d0, d3}, {d0, d3, d2}, {d0, d1, d2}}),
+        {kPar, kPar, kPar, kRed});
+    auto tileMaps = mapsOf({{d0, d1, d2}, {d0, d2}});
 
-        // The tile's max over the visible positions, per column.
-        Value tileMax =
-            linalg::GenericOp::create(
-                nb, nl, rowType, ValueRange{scores},
-                ValueRange{
-                    filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
-                tileMaps, {kPar, kRed, kPar},
-                [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  Value masked = arith::SelectOp::create(
-                      bb, bl, visible(bb, bl, offset, 1, 2), args[0],
-                      arith::ConstantOp::create(
-                          bb, bl, f32, bb.getF32FloatAttr(negativeInfinity)));
-                  linalg::YieldOp::create(
-                      bb, bl,
-                      arith::MaxNumFOp::create(bb, bl, args[1], masked,
-                                               arith::FastMathFlags::nnan)
-                          .getResult());
-                })
-                .getResult(0);
+    // The tile's max over the visible positions, per column.
+    Value tileMax =
+        linalg::GenericOp::create(
+            nb, nl, rowType, ValueRange{scores},
+            ValueRange{filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
+            tileMaps, {kPar, kRed, kPar},
+            [&](OpBuilder &bb, Location bl, ValueRange args) {
+              Value score = args[0];
+              if (masked)
+                score = arith::SelectOp::create(
+                    bb, bl, visible(bb, bl, offset, 1, 2), score,
+                    arith::ConstantOp::create(
+                        bb, bl, f32, bb.getF32FloatAttr(negativeInfinity)));
+              linalg::YieldOp::create(
+                  bb, bl,
+                  arith::MaxNumFOp::create(bb, bl, args[1], score,
+                                           arith::FastMathFlags::nnan)
+                      .getResult());
+            })
+            .getResult(0);
 
-        linalg::GenericOp update =
-            updateRunningMax(nb, nl, oldMax, tileMax, sum);
-        Value newMax = update.getResult(0), factor = update.getResult(1),
-              rescaledSum = update.getResult(2);
+    linalg::GenericOp update = updateRunningMax(nb, nl, oldMax, tileMax, sum);
+    Value newMax = update.getResult(0), factor = update.getResult(1),
+          rescaledSum = update.getResult(2);
 
-        // p = exp(scoresT - max) where visible, else 0 (in place).
-        Value probs =
-            linalg::GenericOp::create(
-                nb, nl, scores.getType(), ValueRange{scores, newMax},
-                ValueRange{scores},
-                mapsOf({{d0, d1, d2}, {d0, d2}, {d0, d1, d2}}),
-                {kPar, kPar, kPar},
-                [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  Value e = math::ExpOp::create(
-                      bb, bl, arith::SubFOp::create(bb, bl, args[0], args[1]));
-                  Value zeroF = arith::ConstantOp::create(
-                      bb, bl, f32, bb.getF32FloatAttr(0));
-                  linalg::YieldOp::create(
-                      bb, bl,
-                      arith::SelectOp::create(bb, bl,
-                                              visible(bb, bl, offset, 1, 2), e,
-                                              zeroF)
-                          .getResult());
-                })
-                .getResult(0);
+    // p = exp(scoresT - max) where visible, else 0 (in place).
+    Value probs =
+        linalg::GenericOp::create(
+            nb, nl, scores.getType(), ValueRange{scores, newMax},
+            ValueRange{scores}, mapsOf({{d0, d1, d2}, {d0, d2}, {d0, d1, d2}}),
+            {kPar, kPar, kPar},
+            [&](OpBuilder &bb, Location bl, ValueRange args) {
+              Value e = math::ExpOp::create(
+                  bb, bl, arith::SubFOp::create(bb, bl, args[0], args[1]));
+              if (masked)
+                e = arith::SelectOp::create(
+                    bb, bl, visible(bb, bl, offset, 1, 2), e,
+                    arith::ConstantOp::create(bb, bl, f32,
+                                              bb.getF32FloatAttr(0)));
+              linalg::YieldOp::create(bb, bl, e);
+            })
+            .getResult(0);
 
-        // sum += sum_s p
-        Value newSum = addOver(nb, nl, probs, rescaledSum, tileMaps,
-                               {kPar, kRed, kPar});
+    // sum += sum_s p
+    Value newSum =
+        addOver(nb, nl, probs, rescaledSum, tileMaps, {kPar, kRed, kPar});
 
-        // accT = accT * factor + sum_s values[kh, d, offset + s] * p[kh, s, j]
-        Value rescaledAcc =
-            scaleBy(nb, nl, factor, acc, mapsOf({{d0, d2}, {d0, d1, d2}}));
-        Value newAcc = multiplyAccumulate(
-            nb, nl, {valueTile, probs}, rescaledAcc,
-            mapsOf({{d0, d1, d3}, {d0, d3, d2}, {d0, d1, d2}}),
-            {kPar, kPar, kPar, kRed});
-        scf::YieldOp::create(nb, nl, ValueRange{newMax, newSum, newAcc});
-      });
+    // accT = accT * factor + sum_s values[kh, d, offset + s] * p[kh, s, j]
+    Value rescaledAcc =
+        scaleBy(nb, nl, factor, acc, mapsOf({{d0, d2}, {d0, d1, d2}}));
+    Value newAcc =
+        multiplyAccumulate(nb, nl, {valueTile, probs}, rescaledAcc,
+                           mapsOf({{d0, d1, d3}, {d0, d3, d2}, {d0, d1, d2}}),
+                           {kPar, kPar, kPar, kRed});
+    scf::YieldOp::create(nb, nl, ValueRange{newMax, newSum, newAcc});
+  };
+
+  // Every position before the block's first row is visible to all of its
+  // rows: those tiles (most of a prompt's) skip the mask. The tiles from
+  // there to `positions` mask.
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value unmaskedEnd = arith::MinSIOp::create(b, loc, start, positions);
+  auto loopOver = [&](Value from, Value to, ValueRange init, bool masked) {
+    return scf::ForOp::create(
+        b, loc, from, to, step, init,
+        [&](OpBuilder &nb, Location nl, Value offset, ValueRange carried) {
+          tileStep(nb, nl, offset, to, carried, masked);
+        });
+  };
+  auto unmasked =
+      loopOver(zero, unmaskedEnd, ValueRange{maxInit, sumInit, accInit}, false);
+  auto loop = loopOver(unmaskedEnd, positions, unmasked.getResults(), true);
 
   // out[t, kh, g, d] = accT[kh, d, (g, t)] / sum[kh, (g, t)]
   Value sum4 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({kvHeads, group, ShapedType::kDynamic}, f32),
+      b, loc,
+      RankedTensorType::get({kvHeads, group, ShapedType::kDynamic}, f32),
       loop.getResult(1), ArrayRef<ReassociationIndices>{{0}, {1, 2}},
       ArrayRef<OpFoldResult>{kvHeadsAttr, groupAttr, tokens});
   Value acc4 = tensor::ExpandShapeOp::create(
@@ -458,6 +477,49 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
                    arith::DivFOp::create(bb, bl, args[0], args[1]).getResult());
              })
       .getResult(0);
+}
+
+/// attendColumns one KV head at a time, the heads spread over the threads
+/// by an scf.forall: a head's score tile ([positions, rows x group]) stays
+/// in L2 through the softmax's passes over it, and the block is one
+/// parallel region instead of one per loop nest (the loops inside run
+/// sequentially in each thread).
+Value attendColumnsPerKvHead(OpBuilder &b, Location loc, CausalAttentionOp op,
+                             Value grouped, OpFoldResult tokens, Value start,
+                             Value positions, int64_t tile) {
+  int64_t kvHeads = op.getNumKvHeads(), headDim = op.getHeadDim(),
+          group = op.getNumHeads() / kvHeads;
+  Value keys = op.getKeys(), values = op.getValues();
+  SmallVector<OpFoldResult> rowSizes = tensor::getMixedSizes(b, loc, grouped);
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(kvHeads)},
+      ValueRange{tensor::EmptyOp::create(b, loc, rowSizes, b.getF32Type())},
+      std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Value kh = forall.getInductionVar(0);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1),
+               headDimAttr = b.getIndexAttr(headDim);
+  Value keysOfHead = tensor::ExtractSliceOp::create(
+      b, loc, keys, {zero, kh, zero},
+      {tensor::getMixedSize(b, loc, keys, 0), one, headDimAttr},
+      {one, one, one});
+  Value valuesOfHead = tensor::ExtractSliceOp::create(
+      b, loc, values, {kh, zero, zero},
+      {one, headDimAttr, tensor::getMixedSize(b, loc, values, 2)},
+      {one, one, one});
+  SmallVector<OpFoldResult> offsets = {zero, kh, zero, zero};
+  SmallVector<OpFoldResult> sizes = {tokens, one, b.getIndexAttr(group),
+                                     headDimAttr};
+  SmallVector<OpFoldResult> strides(4, one);
+  Value rowsOfHead =
+      tensor::ExtractSliceOp::create(b, loc, grouped, offsets, sizes, strides);
+  Value attended = attendColumns(b, loc, op, keysOfHead, valuesOfHead,
+                                 rowsOfHead, tokens, start, positions, tile);
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, attended, forall.getRegionIterArgs()[0], offsets, sizes, strides);
+  return forall.getResult(0);
 }
 
 /// The [T, heads, headDim] result of `op` at the builder's insertion point:
@@ -526,8 +588,8 @@ Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
               [&](OpBuilder &tb, Location tl) {
                 scf::YieldOp::create(
                     tb, tl,
-                    attendColumns(tb, tl, op, rowsOfQ, rows, blockStart,
-                                  visibleEnd, tile));
+                    attendColumnsPerKvHead(tb, tl, op, rowsOfQ, rows,
+                                           blockStart, visibleEnd, tile));
               },
               [&](OpBuilder &eb, Location el) {
                 Value byRows = attendRows(eb, el, op, rowsOfQ, rows,

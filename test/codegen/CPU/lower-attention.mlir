@@ -96,32 +96,55 @@
 // COLUMNS: %[[J:.*]] = arith.muli %[[ROWS]], %c2
 // COLUMNS: %[[ENOUGH:.*]] = arith.cmpi sge, %[[J]], %c4
 // COLUMNS: scf.if %[[ENOUGH]] -> (tensor<?x2x2x16xf32>)
-// COLUMNS: %[[QT4:.*]] = linalg.generic {{.*}} ins(%[[GROUPED]] : tensor<?x2x2x16xf32>) outs(%{{.*}} : tensor<2x16x2x?xf32>)
+// One KV head per iteration of an scf.forall, with its slices of q, K and V.
+// COLUMNS: scf.forall (%[[KH:.*]]) in (2) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<?x2x2x16xf32>)
+// COLUMNS-DAG: %[[KH_K:.*]] = tensor.extract_slice %[[K]][0, %[[KH]], 0] [%{{.*}}, 1, 16] [1, 1, 1] : tensor<?x2x16xf32> to tensor<?x1x16xf32>
+// COLUMNS-DAG: %[[KH_V:.*]] = tensor.extract_slice %[[V]][%[[KH]], 0, 0] [1, 16, %{{.*}}] [1, 1, 1] : tensor<2x16x?xf32> to tensor<1x16x?xf32>
+// COLUMNS-DAG: %[[KH_Q:.*]] = tensor.extract_slice %[[GROUPED]][0, %[[KH]], 0, 0] [%[[ROWS]], 1, 2, 16] [1, 1, 1, 1] : tensor<?x2x2x16xf32> to tensor<?x1x2x16xf32>
+// COLUMNS: %[[QT4:.*]] = linalg.generic {{.*}} ins(%[[KH_Q]] : tensor<?x1x2x16xf32>) outs(%{{.*}} : tensor<1x16x2x?xf32>)
 // COLUMNS: arith.mulf %{{.*}}, %cst
-// COLUMNS: %[[QT:.*]] = tensor.collapse_shape %[[QT4]] {{\[}}[0], [1], [2, 3]] : tensor<2x16x2x?xf32> into tensor<2x16x?xf32>
-// COLUMNS: scf.for %[[OFFSET:.*]] = %c0 to %{{.*}} step %c128
-// COLUMNS: %[[KTILE:.*]] = tensor.extract_slice %[[K]][%[[OFFSET]], 0, 0]
-// COLUMNS: %[[VTILE:.*]] = tensor.extract_slice %[[V]][0, 0, %[[OFFSET]]]
-// COLUMNS: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[KTILE]], %[[QT]] : tensor<?x2x16xf32>, tensor<2x16x?xf32>) outs(%{{.*}} : tensor<2x?x?xf32>)
-// COLUMNS: %[[TILEMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SCORES]] : tensor<2x?x?xf32>) outs(%{{.*}} : tensor<2x?xf32>)
+// COLUMNS: %[[QT:.*]] = tensor.collapse_shape %[[QT4]] {{\[}}[0], [1], [2, 3]] : tensor<1x16x2x?xf32> into tensor<1x16x?xf32>
+// Positions before the block's first row (start + t0): tiles without a mask.
+// COLUMNS: %[[UNMASKED_END:.*]] = arith.minsi %[[BLOCK_START:.*]], %[[END:.*]] : index
+// COLUMNS: %[[FIRST:.*]]:3 = scf.for %[[OFFSET0:.*]] = %c0 to %[[UNMASKED_END]] step %c128
+// COLUMNS: %[[KTILE0:.*]] = tensor.extract_slice %[[KH_K]][%[[OFFSET0]], 0, 0]
+// COLUMNS: %[[SCORES0:.*]] = linalg.generic {{.*}} ins(%[[KTILE0]], %[[QT]] : tensor<?x1x16xf32>, tensor<1x16x?xf32>) outs(%{{.*}} : tensor<1x?x?xf32>)
+// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SCORES0]] : tensor<1x?x?xf32>)
+// COLUMNS-NOT: linalg.index
+// COLUMNS: arith.maxnumf {{.*}} fastmath<nnan>
+// COLUMNS: %[[UPDATE0:.*]]:3 = linalg.generic
+// COLUMNS: linalg.generic {{.*}} ins(%[[SCORES0]], %[[UPDATE0]]#0 : tensor<1x?x?xf32>, tensor<1x?xf32>) outs(%[[SCORES0]] : tensor<1x?x?xf32>)
+// COLUMNS-NEXT: ^bb0
+// COLUMNS-NEXT: arith.subf
+// COLUMNS-NEXT: math.exp
+// COLUMNS-NEXT: linalg.yield
+// The rest, to the block's last row, with the mask.
+// COLUMNS: scf.for %[[OFFSET:.*]] = %[[UNMASKED_END]] to %[[END]] step %c128 iter_args(%{{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1, %{{.*}} = %[[FIRST]]#2)
+// COLUMNS: %[[KTILE:.*]] = tensor.extract_slice %[[KH_K]][%[[OFFSET]], 0, 0]
+// COLUMNS: %[[VTILE:.*]] = tensor.extract_slice %[[KH_V]][0, 0, %[[OFFSET]]]
+// COLUMNS: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[KTILE]], %[[QT]] : tensor<?x1x16xf32>, tensor<1x16x?xf32>) outs(%{{.*}} : tensor<1x?x?xf32>)
+// COLUMNS: %[[TILEMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SCORES]] : tensor<1x?x?xf32>) outs(%{{.*}} : tensor<1x?xf32>)
 // COLUMNS: %[[COL:.*]] = linalg.index 2
 // COLUMNS: %[[ROW:.*]] = arith.remui %[[COL]], %[[ROWS]]
 // COLUMNS-DAG: %[[S:.*]] = linalg.index 1
-// COLUMNS-DAG: %[[LAST:.*]] = arith.addi %{{.*}}, %[[ROW]]
+// COLUMNS-DAG: %[[LAST:.*]] = arith.addi %[[BLOCK_START]], %[[ROW]]
 // COLUMNS-DAG: %[[POS:.*]] = arith.addi %[[OFFSET]], %[[S]]
 // COLUMNS: arith.cmpi ule, %[[POS]], %[[LAST]]
 // COLUMNS: arith.maxnumf {{.*}} fastmath<nnan>
 // COLUMNS: %[[UPDATE:.*]]:3 = linalg.generic
-// COLUMNS: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0 : tensor<2x?x?xf32>, tensor<2x?xf32>) outs(%[[SCORES]] : tensor<2x?x?xf32>)
+// COLUMNS: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0 : tensor<1x?x?xf32>, tensor<1x?xf32>) outs(%[[SCORES]] : tensor<1x?x?xf32>)
 // COLUMNS: math.exp
-// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[P]] : tensor<2x?x?xf32>)
+// COLUMNS: arith.cmpi ule
+// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[P]] : tensor<1x?x?xf32>)
 // COLUMNS: arith.addf {{.*}} fastmath<reassoc>
-// COLUMNS: %[[RESCALED:.*]] = linalg.generic {{.*}} ins(%[[UPDATE]]#1 : tensor<2x?xf32>) outs(%{{.*}} : tensor<2x16x?xf32>)
-// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[VTILE]], %[[P]] : tensor<2x16x?xf32>, tensor<2x?x?xf32>) outs(%[[RESCALED]] : tensor<2x16x?xf32>)
-// COLUMNS: tensor.expand_shape {{.*}} into tensor<2x2x?xf32>
-// COLUMNS: tensor.expand_shape {{.*}} into tensor<2x16x2x?xf32>
-// COLUMNS: linalg.generic {{.*}} outs(%{{.*}} : tensor<?x2x2x16xf32>)
+// COLUMNS: %[[RESCALED:.*]] = linalg.generic {{.*}} ins(%[[UPDATE]]#1 : tensor<1x?xf32>) outs(%{{.*}} : tensor<1x16x?xf32>)
+// COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[VTILE]], %[[P]] : tensor<1x16x?xf32>, tensor<1x?x?xf32>) outs(%[[RESCALED]] : tensor<1x16x?xf32>)
+// COLUMNS: tensor.expand_shape {{.*}} into tensor<1x2x?xf32>
+// COLUMNS: tensor.expand_shape {{.*}} into tensor<1x16x2x?xf32>
+// COLUMNS: %[[HEAD_OUT:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<?x1x2x16xf32>)
 // COLUMNS: arith.divf
+// COLUMNS: scf.forall.in_parallel
+// COLUMNS-NEXT: tensor.parallel_insert_slice %[[HEAD_OUT]] into %[[OUT]][0, %[[KH]], 0, 0] [%[[ROWS]], 1, 2, 16]
 // COLUMNS: } else {
 // COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%[[GROUPED]], %{{.*}} : tensor<?x2x2x16xf32>, tensor<?x2x16xf32>)
 // COLUMNS-ROUND-LABEL: func.func @cached
