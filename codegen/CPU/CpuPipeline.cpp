@@ -10,8 +10,9 @@ using namespace mlir;
 
 namespace {
 
-/// The kernels, shaped by the target; transcendental functions as
-/// polynomials that vectorize.
+/// The kernels, shaped by the target (matmuls, transposes that move the
+/// innermost dimension); transcendental functions as polynomials that
+/// vectorize.
 void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
   pm.addPass(matc::cpu::createMemRefCopyToLinalg());
   matc::cpu::VectorizeMatmulsOptions matmuls;
@@ -22,6 +23,9 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
   matmuls.packedVectors = config.packedVectors;
   matmuls.packedDepth = config.packedDepth;
   pm.addPass(matc::cpu::createVectorizeMatmuls(matmuls));
+  matc::cpu::VectorizeTransposesOptions transposes;
+  transposes.lanes = config.vectorLanes;
+  pm.addPass(matc::cpu::createVectorizeTransposes(transposes));
   pm.addPass(matc::cpu::createApproximateMath());
 }
 

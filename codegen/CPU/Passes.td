@@ -206,6 +206,31 @@ def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
   let dependentDialects = ["::mlir::omp::OpenMPDialect"];
 }
 
+def VectorizeTransposes : Pass<"matc-cpu-vectorize-transposes"> {
+  let summary = "Transposes that move the innermost dimension, in register tiles";
+  let description = [{
+    Runs on buffers. A `linalg.transpose` of f32 memrefs with contiguous
+    rows whose permutation moves the innermost dimension (the V cache's
+    append, [T, kv_heads, head_dim] -> [kv_heads, head_dim, positions])
+    becomes an `scf.parallel` over tiles of `lanes` x `lanes`: `lanes`
+    vector loads along the input's rows, a transpose in registers
+    (`vector.shuffle` interleaves, log2(lanes) rounds), `lanes` vector
+    stores along the output's rows. The edges that do not fill a tile stay
+    `linalg.transpose` ops on subviews. When the tiled extents are only
+    known at run time, the tile loop sits in an `scf.if` that skips it
+    when no tile fits (a decode step's single row). Other transposes are
+    left alone.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"8",
+           "Tile side: f32 lanes per vector (a power of two)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def ApproximateMath : Pass<"matc-cpu-approximate-math"> {
   let summary = "Replace exp, tanh, erf, log and friends on f32 by polynomials";
   let description = [{
