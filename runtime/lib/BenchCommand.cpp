@@ -22,7 +22,7 @@ namespace matrt {
 
 const char kBenchUsage[] =
     "OUT bench --weights W [--mix MIX] [--prompt-len N] [--new-tokens N] "
-    "[--draft-mix MIX [--draft-tokens K] [--draft-weights W2] "
+    "[--repeat N] [--draft-mix MIX [--draft-tokens K] [--draft-weights W2] "
     "[--share-draft-cache]]";
 
 namespace {
@@ -59,6 +59,8 @@ int runBench(const CommandContext &context,
                 std::numeric_limits<int32_t>::max(), "N");
   parser.addInt("--new-tokens", &newTokens, 0,
                 std::numeric_limits<int32_t>::max(), "N");
+  int64_t repeats = 1;
+  parser.addInt("--repeat", &repeats, 1, 1000, "N");
   parser.addString("--draft-mix", &draftMixText, "MIX");
   parser.addString("--draft-weights", &draftWeightsPath, "W2");
   bool shareDraftCache = false;
@@ -128,7 +130,8 @@ int runBench(const CommandContext &context,
   }
 
   BenchmarkResult result;
-  if (!runBenchmark(session.runner(), promptLength, newTokens, result, diags))
+  if (!runBenchmark(session.runner(), promptLength, newTokens, repeats, result,
+                    diags))
     return context.report(diags);
   SpeculativeBenchmarkResult speculation;
   if (speculative &&
@@ -155,6 +158,13 @@ int runBench(const CommandContext &context,
   line["decode_s"] = result.decodeSeconds;
   line["weight_dtype"] = matc::spec::dtypeName(manifest.weightDtype);
   line["elastic"] = manifest.elastic;
+  if (repeats > 1) {
+    // prefill_tok_s and decode_tok_s (and the seconds) are the fastest
+    // run's; the medians show the spread.
+    line["repeat"] = repeats;
+    line["prefill_tok_s_median"] = result.medianPrefillTokensPerSecond();
+    line["decode_tok_s_median"] = result.medianDecodeTokensPerSecond();
+  }
   if (speculative) {
     const std::vector<int32_t> &plainTokens = result.tokens;
     const std::vector<int32_t> &speculativeTokens =

@@ -21,6 +21,22 @@ double BenchmarkResult::decodeTokensPerSecond() const {
   return rate(newTokens, decodeSeconds);
 }
 
+static double median(std::vector<double> values) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+double BenchmarkResult::medianPrefillTokensPerSecond() const {
+  return rate(promptLength, median(prefillRuns));
+}
+
+double BenchmarkResult::medianDecodeTokensPerSecond() const {
+  return rate(newTokens, median(decodeRuns));
+}
+
 double SpeculativeBenchmarkResult::decodeTokensPerSecond() const {
   return generation.decodeTokensPerSecond();
 }
@@ -73,7 +89,8 @@ bool runOnce(ModelRunner &runner, const std::vector<int32_t> &prompt,
 } // namespace
 
 bool runBenchmark(ModelRunner &runner, int64_t promptLength, int64_t newTokens,
-                  BenchmarkResult &result, matc::spec::Diagnostics &diags) {
+                  int64_t repeats, BenchmarkResult &result,
+                  matc::spec::Diagnostics &diags) {
   result = BenchmarkResult();
   result.promptLength = promptLength;
   result.newTokens = newTokens;
@@ -85,15 +102,39 @@ bool runBenchmark(ModelRunner &runner, int64_t promptLength, int64_t newTokens,
                         std::to_string(runner.maxPositions()) + ")");
     return false;
   }
+  if (repeats < 1) {
+    diags.error("", "repeats must be at least 1, got " +
+                        std::to_string(repeats));
+    return false;
+  }
   std::vector<int32_t> prompt =
       benchmarkPrompt(promptLength, runner.vocabSize());
   double ignored;
-  std::vector<int32_t> ignoredTokens;
+  std::vector<int32_t> tokens;
   if (!runOnce(runner, prompt, std::min(newTokens, kWarmUpDecodeSteps), ignored,
-               ignored, ignoredTokens, diags))
+               ignored, tokens, diags))
     return false;
-  return runOnce(runner, prompt, newTokens, result.prefillSeconds,
-                 result.decodeSeconds, result.tokens, diags);
+  for (int64_t run = 0; run < repeats; ++run) {
+    double prefillSeconds, decodeSeconds;
+    if (!runOnce(runner, prompt, newTokens, prefillSeconds, decodeSeconds,
+                 tokens, diags))
+      return false;
+    if (run > 0 && tokens != result.tokens) {
+      diags.error("", "timed run " + std::to_string(run + 1) +
+                          " made other greedy tokens than run 1 on the same "
+                          "prompt: the generated code is not deterministic");
+      return false;
+    }
+    result.prefillRuns.push_back(prefillSeconds);
+    result.decodeRuns.push_back(decodeSeconds);
+    if (run == 0)
+      result.tokens = tokens;
+  }
+  result.prefillSeconds =
+      *std::min_element(result.prefillRuns.begin(), result.prefillRuns.end());
+  result.decodeSeconds =
+      *std::min_element(result.decodeRuns.begin(), result.decodeRuns.end());
+  return true;
 }
 
 bool runSpeculativeBenchmark(ModelRunner &main, ModelRunner &draft,

@@ -14,13 +14,19 @@ namespace matrt {
 struct BenchmarkResult {
   int64_t promptLength = 0;
   int64_t newTokens = 0;
+  // The fastest timed run's (each phase on its own).
   double prefillSeconds = 0;
   double decodeSeconds = 0;
-  // The greedy tokens of the timed run: the prefill's, then one per decode
-  // call (newTokens + 1 in all).
+  // Every timed run's, in order.
+  std::vector<double> prefillRuns, decodeRuns;
+  // The greedy tokens of the timed runs (the same in each): the prefill's,
+  // then one per decode call (newTokens + 1 in all).
   std::vector<int32_t> tokens;
   double prefillTokensPerSecond() const;
   double decodeTokensPerSecond() const;
+  // The medians over the timed runs.
+  double medianPrefillTokensPerSecond() const;
+  double medianDecodeTokensPerSecond() const;
 };
 
 // Speculative greedy decoding timed like runBenchmark's plain decoding.
@@ -37,12 +43,15 @@ std::vector<int32_t> benchmarkPrompt(int64_t length, int64_t vocab);
 
 // Warms up (one prefill and a few decode steps, so page faults on the mapped
 // weights and first-touch of the caches are not timed), then times with
-// std::chrono::steady_clock one prefill call of `promptLength` tokens and
-// `newTokens` decode calls of one token each, each feeding the greedy choice
-// of the previous call. Needs promptLength >= 1 and
-// promptLength + newTokens <= max_positions.
+// std::chrono::steady_clock, `repeats` times, one prefill call of
+// `promptLength` tokens and `newTokens` decode calls of one token each, each
+// feeding the greedy choice of the previous call. Needs promptLength >= 1,
+// promptLength + newTokens <= max_positions and repeats >= 1. Runs whose
+// greedy tokens differ are an error (the generated code must be
+// deterministic).
 bool runBenchmark(ModelRunner &runner, int64_t promptLength, int64_t newTokens,
-                  BenchmarkResult &result, matc::spec::Diagnostics &diags);
+                  int64_t repeats, BenchmarkResult &result,
+                  matc::spec::Diagnostics &diags);
 
 // The same measurement with speculative decoding: `draft` proposes up to
 // `draftTokens` tokens per round and `main` verifies them (see

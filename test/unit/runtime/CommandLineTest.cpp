@@ -379,6 +379,30 @@ TEST_F(CommandLineTest, BenchPrintsOneJsonLine) {
   EXPECT_EQ(line["weight_bytes"], 4 * (2 * (192 + 384 + 16) + 2048 + 8));
 }
 
+TEST_F(CommandLineTest, BenchRepeatAddsTheMedians) {
+  Outcome result = run({"bench", "--weights", weights, "--prompt-len", "8",
+                        "--new-tokens", "4", "--repeat", "3"});
+  ASSERT_EQ(result.status, kExitSuccess) << result.err;
+  nlohmann::json line =
+      nlohmann::json::parse(result.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(line.is_object()) << result.out;
+  EXPECT_EQ(line["repeat"], 3);
+  // The rates are the fastest run's, so no median exceeds them.
+  EXPECT_LE(line["prefill_tok_s_median"].get<double>(),
+            line["prefill_tok_s"].get<double>());
+  EXPECT_LE(line["decode_tok_s_median"].get<double>(),
+            line["decode_tok_s"].get<double>());
+  // One run keeps the line as it was.
+  Outcome once = run({"bench", "--weights", weights, "--prompt-len", "8",
+                      "--new-tokens", "4", "--repeat", "1"});
+  ASSERT_EQ(once.status, kExitSuccess) << once.err;
+  EXPECT_FALSE(contains(once.out, "median"));
+  EXPECT_FALSE(contains(once.out, "repeat"));
+  Outcome none = run({"bench", "--weights", weights, "--repeat", "0"});
+  EXPECT_EQ(none.status, kExitUsage);
+  EXPECT_TRUE(contains(none.err, "--repeat")) << none.err;
+}
+
 TEST_F(CommandLineTest, BenchDefaultsShrinkToTheContext) {
   Outcome result = run({"bench", "--weights", weights});
   ASSERT_EQ(result.status, kExitSuccess) << result.err;

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace matrt;
 using matc::spec::Diagnostics;
 using matc::test::hasError;
@@ -298,7 +300,7 @@ TEST(BenchmarkTest, OnePrefillAndNewTokensDecodeCallsAreTimed) {
   ToyRunner toy;
   BenchmarkResult result;
   Diagnostics diags;
-  ASSERT_TRUE(runBenchmark(*toy.runner, 6, 5, result, diags)) << diags.str();
+  ASSERT_TRUE(runBenchmark(*toy.runner, 6, 5, 1, result, diags)) << diags.str();
   // Warm-up: prefill and min(5, 4) decodes; then the timed prefill and 5.
   ASSERT_EQ(toyCalls().size(), 1u + 4 + 1 + 5);
   EXPECT_EQ(toyCalls()[5].numTokens, 6);
@@ -320,13 +322,41 @@ TEST(BenchmarkTest, OnePrefillAndNewTokensDecodeCallsAreTimed) {
   EXPECT_EQ(result.tokens, expected);
 }
 
+TEST(BenchmarkTest, RepeatsTimeEveryRunAndKeepTheFastest) {
+  ToyRunner toy;
+  BenchmarkResult result;
+  Diagnostics diags;
+  ASSERT_TRUE(runBenchmark(*toy.runner, 6, 5, 3, result, diags))
+      << diags.str();
+  // The warm-up (prefill and 4 decodes), then 3 x (prefill and 5 decodes),
+  // each run from position 0.
+  ASSERT_EQ(toyCalls().size(), 5u + 3 * 6);
+  for (std::size_t run = 0; run < 3; ++run)
+    EXPECT_EQ(toyCalls()[5 + 6 * run].startPos, 0) << run;
+  ASSERT_EQ(result.prefillRuns.size(), 3u);
+  ASSERT_EQ(result.decodeRuns.size(), 3u);
+  EXPECT_EQ(result.prefillSeconds, *std::min_element(result.prefillRuns.begin(),
+                                                     result.prefillRuns.end()));
+  EXPECT_EQ(result.decodeSeconds, *std::min_element(result.decodeRuns.begin(),
+                                                    result.decodeRuns.end()));
+  EXPECT_LE(result.medianPrefillTokensPerSecond(),
+            result.prefillTokensPerSecond());
+  EXPECT_LE(result.medianDecodeTokensPerSecond(),
+            result.decodeTokensPerSecond());
+  EXPECT_EQ(result.tokens.size(), 6u);
+
+  Diagnostics none;
+  EXPECT_FALSE(runBenchmark(*toy.runner, 6, 5, 0, result, none));
+  EXPECT_TRUE(hasError(none, {"repeats must be at least 1, got 0"}));
+}
+
 TEST(BenchmarkTest, SpeculativeDecodesTheSameTokens) {
   matc::test::ToyModel toy("elastic");
   std::unique_ptr<ModelRunner> main = toy.runner("16,16");
   std::unique_ptr<ModelRunner> draft = toy.runner("S,S");
   Diagnostics diags;
   BenchmarkResult plain;
-  ASSERT_TRUE(runBenchmark(*main, 5, 9, plain, diags)) << diags.str();
+  ASSERT_TRUE(runBenchmark(*main, 5, 9, 1, plain, diags)) << diags.str();
   for (int64_t k : {1, 3, 4, 9}) {
     SCOPED_TRACE("k " + std::to_string(k));
     toyCalls().clear();
@@ -369,10 +399,10 @@ TEST(BenchmarkTest, TooLongIsAnError) {
   ToyRunner toy;
   BenchmarkResult result;
   Diagnostics diags;
-  EXPECT_FALSE(runBenchmark(*toy.runner, 10, 7, result, diags));
+  EXPECT_FALSE(runBenchmark(*toy.runner, 10, 7, 1, result, diags));
   EXPECT_TRUE(hasError(diags, {"max_positions (16)"}));
   EXPECT_TRUE(toyCalls().empty());
-  EXPECT_TRUE(runBenchmark(*toy.runner, 10, 6, result, diags));
+  EXPECT_TRUE(runBenchmark(*toy.runner, 10, 6, 1, result, diags));
 }
 
 TEST(BenchmarkTest, PromptSpreadsOverTheVocabulary) {
