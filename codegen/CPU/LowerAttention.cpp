@@ -345,9 +345,16 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
     Value t =
         group == 1 ? j : arith::RemUIOp::create(bb, bl, j, rows).getResult();
     Value s = linalg::IndexOp::create(bb, bl, sDim);
-    return arith::CmpIOp::create(bb, bl, arith::CmpIPredicate::ule,
-                                 arith::AddIOp::create(bb, bl, offset, s),
-                                 arith::AddIOp::create(bb, bl, start, t));
+    // Compared as i32 (positions fit: max_positions is an int32), so the
+    // vectorized mask takes 8 lanes per AVX2 register, not 4 of i64, and
+    // signed (AVX2 has no unsigned compare).
+    auto narrow = [&](Value position) {
+      return arith::IndexCastOp::create(bb, bl, bb.getI32Type(), position);
+    };
+    return arith::CmpIOp::create(
+        bb, bl, arith::CmpIPredicate::sle,
+        narrow(arith::AddIOp::create(bb, bl, offset, s)),
+        narrow(arith::AddIOp::create(bb, bl, start, t)));
   };
 
   // One tile of positions [offset, offset + count), count = min(tile,

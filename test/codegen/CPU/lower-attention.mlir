@@ -129,12 +129,15 @@
 // COLUMNS-DAG: %[[S:.*]] = linalg.index 1
 // COLUMNS-DAG: %[[LAST:.*]] = arith.addi %[[BLOCK_START]], %[[ROW]]
 // COLUMNS-DAG: %[[POS:.*]] = arith.addi %[[OFFSET]], %[[S]]
-// COLUMNS: arith.cmpi ule, %[[POS]], %[[LAST]]
+// The mask compares i32 positions.
+// COLUMNS-DAG: %[[POS32:.*]] = arith.index_cast %[[POS]] : index to i32
+// COLUMNS-DAG: %[[LAST32:.*]] = arith.index_cast %[[LAST]] : index to i32
+// COLUMNS: arith.cmpi sle, %[[POS32]], %[[LAST32]]
 // COLUMNS: arith.maxnumf {{.*}} fastmath<nnan>
 // COLUMNS: %[[UPDATE:.*]]:3 = linalg.generic
 // COLUMNS: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0 : tensor<1x?x?xf32>, tensor<1x?xf32>) outs(%[[SCORES]] : tensor<1x?x?xf32>)
 // COLUMNS: math.exp
-// COLUMNS: arith.cmpi ule
+// COLUMNS: arith.cmpi sle
 // COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[P]] : tensor<1x?x?xf32>)
 // COLUMNS: arith.addf {{.*}} fastmath<reassoc>
 // COLUMNS: %[[RESCALED:.*]] = linalg.generic {{.*}} ins(%[[UPDATE]]#1 : tensor<1x?xf32>) outs(%{{.*}} : tensor<1x16x?xf32>)
