@@ -207,19 +207,26 @@ def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
 }
 
 def VectorizeTransposes : Pass<"matc-cpu-vectorize-transposes"> {
-  let summary = "Transposes that move the innermost dimension, in register tiles";
+  let summary = "Elementwise ops that transpose their innermost dimension, in register tiles";
   let description = [{
-    Runs on buffers. A `linalg.transpose` of f32 memrefs with contiguous
-    rows whose permutation moves the innermost dimension (the V cache's
-    append, [T, kv_heads, head_dim] -> [kv_heads, head_dim, positions])
-    becomes an `scf.parallel` over tiles of `lanes` x `lanes`: `lanes`
-    vector loads along the input's rows, a transpose in registers
-    (`vector.shuffle` interleaves, log2(lanes) rounds), `lanes` vector
-    stores along the output's rows. The edges that do not fill a tile stay
-    `linalg.transpose` ops on subviews. When the tiled extents are only
-    known at run time, the tile loop sits in an `scf.if` that skips it
-    when no tile fits (a decode step's single row). Other transposes are
-    left alone.
+    Runs on buffers. An all-parallel linalg op (`linalg.transpose`, or a
+    `linalg.generic` whose body is elementwise arithmetic on its inputs)
+    with one f32 output with contiguous rows, whose f32 inputs are all
+    contiguous along one loop dimension other than the output's innermost
+    one, at least one of them moving with the output's innermost dimension
+    (the V cache's append [T, kv_heads, head_dim] -> [kv_heads, head_dim,
+    positions]; attention's column form's scaled queries and its
+    normalized output), becomes an `scf.parallel` over tiles of `lanes` x
+    `lanes`: per row of the tile, vector loads along the inputs' rows (an
+    input that does not move with the output's innermost dimension loads
+    once per tile) and the body on vectors (values from above broadcast);
+    then a transpose in registers (`vector.shuffle` interleaves,
+    log2(lanes) rounds) and `lanes` vector stores along the output's rows.
+    The edges that do not fill a tile stay clones of the op on subviews.
+    When the tiled extents are only known at run time, the tile loop sits
+    in an `scf.if` that skips it when no tile fits (a decode step's single
+    row). Ops that read their output, use `linalg.index` or reduce are left
+    alone.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", /*default=*/"8",

@@ -12,7 +12,7 @@
 // has no partial tile: no second edge.
 // CHECK-LABEL: func.func @append
 // CHECK-SAME: (%[[V:.*]]: memref<?x2x16xf32>, %[[CACHE:.*]]: memref<2x16x?xf32, strided<[4096, 256, 1], offset: ?>>)
-// CHECK: %[[T:.*]] = memref.dim %[[CACHE]], %c2
+// CHECK: %[[T:.*]] = memref.dim %[[V]], %c0
 // CHECK: %[[REM:.*]] = arith.remui %[[T]], %c4
 // CHECK: %[[WHOLE:.*]] = arith.subi %[[T]], %[[REM]]
 // CHECK: %[[ANY:.*]] = arith.cmpi sgt, %[[WHOLE]], %c0
@@ -91,4 +91,99 @@ func.func @left_alone(%a: memref<4x8x16xf32>, %b: memref<8x4x16xf32>,
   %c = memref.alloc() : memref<8x8xf32>
   linalg.transpose ins(%c : memref<8x8xf32>) outs(%s : memref<8x8xf32, strided<[1, 8]>>) permutation = [1, 0]
   return %r : tensor<8x8xf32>
+}
+// -----
+
+// A transposing elementwise op: the queries' scale on the way to [kv_head,
+// head_dim, rows]. The body runs on each loaded row (the scale broadcast),
+// before the transpose.
+// CHECK-LABEL: func.func @scaled
+// CHECK-SAME: (%[[IN:.*]]: memref<?x2x16xf32>, %[[OUT:.*]]: memref<2x16x?xf32>)
+// CHECK-DAG: %[[SCALE:.*]] = arith.constant dense<2.500000e-01> : vector<4xf32>
+// CHECK: scf.parallel (%[[KH:.*]], %[[D:.*]], %[[T0:.*]]) =
+// CHECK: %[[R0:.*]] = vector.load %[[IN]][%[[T0]], %[[KH]], %[[D]]] : memref<?x2x16xf32>, vector<4xf32>
+// CHECK: %[[S0:.*]] = arith.mulf %[[R0]], %[[SCALE]] : vector<4xf32>
+// CHECK-COUNT-3: arith.mulf %{{.*}}, %[[SCALE]] : vector<4xf32>
+// CHECK: vector.shuffle %[[S0]]
+// CHECK: vector.store %{{.*}}, %[[OUT]][%[[KH]], %[[D]], %[[T0]]]
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : memref<?x2x16xf32, strided<[32, 16, 1], offset: ?>>) outs(%{{.*}} : memref<2x16x?xf32, strided<[?, ?, 1], offset: ?>>)
+// CHECK: arith.mulf
+func.func @scaled(%in: memref<?x2x16xf32>, %out: memref<2x16x?xf32>) {
+  %scale = arith.constant 0.25 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%in : memref<?x2x16xf32>) outs(%out : memref<2x16x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.mulf %x, %scale : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+// Two inputs: the weighted sums [head_dim, rows] divided by the row sums
+// [rows] into [rows, head_dim]. The row sums do not move with the output's
+// innermost dimension: one load per tile, shared by its rows.
+// CHECK-LABEL: func.func @normalized
+// CHECK-SAME: (%[[ACC:.*]]: memref<8x?xf32>, %[[SUM:.*]]: memref<?xf32>, %[[OUT:.*]]: memref<?x8xf32>)
+// CHECK: scf.parallel (%[[T0:.*]], %[[D:.*]]) =
+// CHECK: %[[L:.*]] = vector.load %[[SUM]][%[[T0]]] : memref<?xf32>, vector<4xf32>
+// CHECK: %[[A0:.*]] = vector.load %[[ACC]][%[[D]], %[[T0]]] : memref<8x?xf32>, vector<4xf32>
+// CHECK: arith.divf %[[A0]], %[[L]] : vector<4xf32>
+// CHECK-COUNT-3: arith.divf %{{.*}}, %[[L]] : vector<4xf32>
+// CHECK-NOT: vector.load %[[SUM]]
+// CHECK: vector.store %{{.*}}, %[[OUT]][%[[T0]], %[[D]]]
+func.func @normalized(%acc: memref<8x?xf32>, %sum: memref<?xf32>, %out: memref<?x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %sum : memref<8x?xf32>, memref<?xf32>) outs(%out : memref<?x8xf32>) {
+  ^bb0(%a: f32, %l: f32, %o: f32):
+    %y = arith.divf %a, %l : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: a body that reads the output, one that uses an index, inputs
+// contiguous along different dimensions, and a reduction.
+// CHECK-LABEL: func.func @generics_left_alone
+// CHECK-NOT: vector.load
+// CHECK-COUNT-4: linalg.generic
+// CHECK-NOT: vector.load
+func.func @generics_left_alone(%a: memref<8x8xf32>, %b: memref<8x8xf32>, %c: memref<8x8xf32>, %r: memref<8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<8x8xf32>) outs(%b : memref<8x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %o : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<8x8xf32>) outs(%b : memref<8x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %i = linalg.index 0 : index
+    %f = arith.index_cast %i : index to i32
+    %g = arith.sitofp %f : i32 to f32
+    %y = arith.addf %x, %g : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %c : memref<8x8xf32>, memref<8x8xf32>) outs(%b : memref<8x8xf32>) {
+  ^bb0(%x: f32, %z: f32, %o: f32):
+    %y = arith.addf %x, %z : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<8x8xf32>) outs(%r : memref<8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %o : f32
+    linalg.yield %y : f32
+  }
+  return
 }
