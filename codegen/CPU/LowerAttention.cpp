@@ -8,8 +8,9 @@
 // Query heads are grouped as [kv_heads, group] so that every indexing map
 // stays a projected permutation (no floordiv). Query rows go in blocks; a
 // block with enough rows runs in the column form (attendColumns: query rows
-// innermost, outer products on the packed kernel), a smaller one (decode)
-// in the row form (attendRows: dot products).
+// innermost, outer products on the packed kernel; one KV head per iteration
+// of an scf.forall; tiles before the block's first row unmasked), a
+// smaller one (decode) in the row form (attendRows: dot products).
 //
 //===----------------------------------------------------------------------===//
 #include "CPU/Passes.h"

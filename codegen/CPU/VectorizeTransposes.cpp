@@ -75,7 +75,9 @@ std::optional<TileableOp> asTileable(linalg::LinalgOp op) {
   bool transposes = false;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    if (!innermostContiguous(input->get()) ||
+    // (An input that is the output buffer itself would be overwritten by
+    // one tile before another reads it.)
+    if (input->get() == init->get() || !innermostContiguous(input->get()) ||
         !map.isProjectedPermutation() || map.getNumResults() == 0)
       return std::nullopt;
     int64_t dim = innermostDim(map);
