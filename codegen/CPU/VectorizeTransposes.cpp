@@ -23,8 +23,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -156,8 +156,8 @@ Value vectorBody(OpBuilder &b, Location loc, linalg::LinalgOp op,
 }
 
 /// `op` on loop dimensions [offsets, offsets + sizes): a clone on subviews.
-void opOnPart(OpBuilder &b, linalg::LinalgOp op,
-              ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes) {
+void opOnPart(OpBuilder &b, linalg::LinalgOp op, ArrayRef<OpFoldResult> offsets,
+              ArrayRef<OpFoldResult> sizes) {
   Location loc = op.getLoc();
   SmallVector<Value> operands;
   for (OpOperand &operand : op->getOpOperands()) {
@@ -203,8 +203,9 @@ void vectorizeTranspose(IRRewriter &rewriter, const TileableOp &tileable,
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   for (int64_t d = 0; d < rank; ++d) {
     lower.push_back(zero);
-    OpFoldResult end =
-        d == inner ? wholeInner : d == across ? wholeAcross : sizes[d];
+    OpFoldResult end = d == inner    ? wholeInner
+                       : d == across ? wholeAcross
+                                     : sizes[d];
     upper.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, end));
     steps.push_back(d == inner || d == across
                         ? arith::ConstantIndexOp::create(rewriter, loc, lanes)
@@ -228,10 +229,11 @@ void vectorizeTranspose(IRRewriter &rewriter, const TileableOp &tileable,
       rewriter, loc, lower, upper, steps,
       [&](OpBuilder &b, Location l, ValueRange ivs) {
         auto plus = [&](Value base, int64_t k) -> Value {
-          return k == 0 ? base
-                        : arith::AddIOp::create(
-                              b, l, base, arith::ConstantIndexOp::create(b, l, k))
-                              .getResult();
+          return k == 0
+                     ? base
+                     : arith::AddIOp::create(
+                           b, l, base, arith::ConstantIndexOp::create(b, l, k))
+                           .getResult();
         };
         auto vectorType = VectorType::get({lanes}, b.getF32Type());
         // The vector of `operand` along `across` at the loop indices
@@ -257,8 +259,7 @@ void vectorizeTranspose(IRRewriter &rewriter, const TileableOp &tileable,
         SmallVector<Value> rows;
         for (int64_t i = 0; i < lanes; ++i) {
           SmallVector<Value> inputs;
-          for (auto [input, once] :
-               llvm::zip(op.getDpsInputOperands(), fixed))
+          for (auto [input, once] : llvm::zip(op.getDpsInputOperands(), fixed))
             inputs.push_back(once ? once : load(input, i));
           rows.push_back(vectorBody(b, l, op, inputs, lanes));
         }

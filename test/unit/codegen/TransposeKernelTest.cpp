@@ -61,8 +61,8 @@ class TransposeKernelTest : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(TransposeKernelTest, MatchesTheIndexArithmetic) {
   const Shape &shape = GetParam();
-  matc::cpu::KernelConfig config = matc::cpu::chooseKernelConfig(
-      matc::cpu::CpuTarget::host());
+  matc::cpu::KernelConfig config =
+      matc::cpu::chooseKernelConfig(matc::cpu::CpuTarget::host());
   config.vectorLanes = shape.lanes;
   std::string error;
   auto module = JitModule::compile(kModule, error, config);
@@ -98,17 +98,17 @@ TEST_P(TransposeKernelTest, MatchesTheIndexArithmetic) {
   EXPECT_EQ(wrong, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, TransposeKernelTest,
-    ::testing::Values(Shape{"whole_tiles", 16, 2, 16, 8},
-                      Shape{"prompt_edge", 133, 2, 16, 8},
-                      Shape{"head_dim_edge", 16, 3, 12, 8},
-                      Shape{"both_edges", 21, 2, 20, 8},
-                      Shape{"decode", 1, 4, 16, 8},
-                      Shape{"avx512_tiles", 35, 2, 32, 16},
-                      Shape{"avx512_decode", 3, 2, 24, 16}),
-    [](const ::testing::TestParamInfo<Shape> &info) {
-      return std::string(info.param.name);
-    });
+INSTANTIATE_TEST_SUITE_P(Shapes, TransposeKernelTest,
+                         ::testing::Values(Shape{"whole_tiles", 16, 2, 16, 8},
+                                           Shape{"prompt_edge", 133, 2, 16, 8},
+                                           Shape{"head_dim_edge", 16, 3, 12, 8},
+                                           Shape{"both_edges", 21, 2, 20, 8},
+                                           Shape{"decode", 1, 4, 16, 8},
+                                           Shape{"avx512_tiles", 35, 2, 32, 16},
+                                           Shape{"avx512_decode", 3, 2, 24,
+                                                 16}),
+                         [](const ::testing::TestParamInfo<Shape> &info) {
+                           return std::string(info.param.name);
+                         });
 
 } // namespace
