@@ -55,6 +55,32 @@ Value isVisible(OpBuilder &b, Location loc, Value start, Value offset,
                                last);
 }
 
+/// One tile of key positions, [offset, offset + count) with count =
+/// min(step, end - offset): its keys (of [positions, kvHeads, headDim]) and
+/// values (of [kvHeads, headDim, positions]).
+struct PositionTile {
+  Value count, keys, values;
+};
+
+PositionTile positionTile(OpBuilder &b, Location loc, Value keys,
+                          Value values, Value offset, Value end, Value step) {
+  Value count = arith::MinSIOp::create(
+      b, loc, step, arith::SubIOp::create(b, loc, end, offset));
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> ones(3, one);
+  Value keyTile = tensor::ExtractSliceOp::create(
+      b, loc, keys, {offset, zero, zero},
+      {count, tensor::getMixedSize(b, loc, keys, 1),
+       tensor::getMixedSize(b, loc, keys, 2)},
+      ones);
+  Value valueTile = tensor::ExtractSliceOp::create(
+      b, loc, values, {zero, zero, offset},
+      {tensor::getMixedSize(b, loc, values, 0),
+       tensor::getMixedSize(b, loc, values, 1), count},
+      ones);
+  return {count, keyTile, valueTile};
+}
+
 /// The online softmax's step per query row, on tensors of the row statistics
 /// (any rank, all the same shape): the new max, the factor exp(old - new)
 /// that rescales what was summed against the old max (1 when it did not
@@ -164,16 +190,8 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
       b, loc, zero, positions, step, ValueRange{maxInit, sumInit, accInit},
       [&](OpBuilder &nb, Location nl, Value offset, ValueRange carried) {
         Value oldMax = carried[0], sum = carried[1], acc = carried[2];
-        Value count = arith::MinSIOp::create(
-            nb, nl, step, arith::SubIOp::create(nb, nl, positions, offset));
-        OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
-        SmallVector<OpFoldResult> ones(3, oneAttr);
-        Value keyTile = tensor::ExtractSliceOp::create(
-            nb, nl, keys, {offset, zeroAttr, zeroAttr},
-            {count, nb.getIndexAttr(kvHeads), nb.getIndexAttr(headDim)}, ones);
-        Value valueTile = tensor::ExtractSliceOp::create(
-            nb, nl, values, {zeroAttr, zeroAttr, offset},
-            {nb.getIndexAttr(kvHeads), nb.getIndexAttr(headDim), count}, ones);
+        auto [count, keyTile, valueTile] =
+            positionTile(nb, nl, keys, values, offset, positions, step);
 
         // scores[kh, g, t, s] = q[t, kh, g, :] . keys[offset + s, kh, :]
         SmallVector<OpFoldResult> scoreSizes = {nb.getIndexAttr(kvHeads),
@@ -358,23 +376,15 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
         narrow(arith::AddIOp::create(bb, bl, start, t)));
   };
 
-  // One tile of positions [offset, offset + count), count = min(tile,
-  // end - offset): the online softmax's step. `masked`: the tile may hold
-  // positions that some of the block's rows do not see.
+  // The online softmax's step over one tile of positions (positionTile).
+  // `masked`: the tile may hold positions that some of the block's rows do
+  // not see.
   Value step = arith::ConstantIndexOp::create(b, loc, tile);
   auto tileStep = [&](OpBuilder &nb, Location nl, Value offset, Value end,
                       ValueRange carried, bool masked) {
     Value oldMax = carried[0], sum = carried[1], acc = carried[2];
-    Value count = arith::MinSIOp::create(
-        nb, nl, step, arith::SubIOp::create(nb, nl, end, offset));
-    OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
-    SmallVector<OpFoldResult> ones(3, oneAttr);
-    Value keyTile = tensor::ExtractSliceOp::create(
-        nb, nl, keys, {offset, zeroAttr, zeroAttr},
-        {count, kvHeadsAttr, headDimAttr}, ones);
-    Value valueTile = tensor::ExtractSliceOp::create(
-        nb, nl, values, {zeroAttr, zeroAttr, offset},
-        {kvHeadsAttr, headDimAttr, count}, ones);
+    auto [count, keyTile, valueTile] =
+        positionTile(nb, nl, keys, values, offset, end, step);
 
     // scoresT[kh, s, j] = sum_d keys[offset + s, kh, d] * qT[kh, d, j]
     Value scores = multiplyAccumulate(
