@@ -32,6 +32,13 @@ void matc::buildLinalgPipeline(OpPassManager &pm) {
   if (failed(parsePassPipeline("convert-elementwise-to-linalg", pm)))
     llvm::report_fatal_error("matc: convert-elementwise-to-linalg is missing");
   pm.addPass(createAccumulateIntoContractions());
+  // Training builds only (a layer's forward and backward called in pairs):
+  // the backward's recomputation moves into the forward, where CSE merges
+  // it with what the forward already computes (canonicalized first, so
+  // shapes are spelled alike).
+  pm.addPass(createKeepLayerActivations());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
 }
 
 void matc::registerMatcPassesAndPipelines() {

@@ -212,6 +212,26 @@ def ConvertMatFormerToLinalg
                            "::mlir::memref::MemRefDialect"];
 }
 
+def KeepLayerActivations
+    : Pass<"matformer-keep-layer-activations", "mlir::ModuleOp"> {
+  let summary = "Compute a layer's backward-only forward values once, in its forward";
+  let description = [{
+    Runs on linalg on tensors. Where a block calls a private function F and
+    later a private function B whose leading operands are F's operands
+    (a decoder layer's forward and its backward from
+    `matformer-reverse-mode`), the ops of B that read only those operands
+    (B's primal part: the recomputed layer body, the FFN's gate and up,
+    the attention probabilities) move into a copy of F, `@<F>_keeping`,
+    which also returns the values B's other ops read from them (the tape);
+    B becomes `@<B>_reading`, which takes the tape as extra arguments. Ops
+    that read no computed data (empty tensors, fills, views, index
+    arithmetic) stay in B rather than be kept. Run CSE after it: the moved
+    ops that F already computes merge with F's. F and B are erased when no
+    call is left to them.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def AccumulateIntoContractions
     : Pass<"matformer-accumulate-into-contractions", "mlir::ModuleOp"> {
   let summary = "Fold R + A.B into a contraction that starts from R";
