@@ -84,8 +84,7 @@ PrimalPart findPrimalPart(func::FuncOp backward, unsigned numPrimal) {
     return primal.contains(value.getDefiningOp());
   };
   for (Operation &op : body.without_terminator()) {
-    if (!isMemoryEffectFree(&op) ||
-        !llvm::all_of(readValues(&op), isPrimal))
+    if (!isMemoryEffectFree(&op) || !llvm::all_of(readValues(&op), isPrimal))
       continue;
     primal.insert(&op);
     part.ops.push_back(&op);
@@ -177,8 +176,8 @@ KeptPair keepActivations(func::FuncOp forward, func::FuncOp backward,
   symbols.insert(reading, Block::iterator(backward.getOperation()));
   for (Value value : part.tape) {
     unsigned index = reading.getNumArguments();
-    if (failed(reading.insertArgument(index, value.getType(), {},
-                                      value.getLoc())))
+    if (failed(
+            reading.insertArgument(index, value.getType(), {}, value.getLoc())))
       llvm_unreachable("a func.func takes any argument");
     backwardMapping.lookup(value).replaceAllUsesWith(
         reading.getArgument(index));
@@ -199,10 +198,10 @@ SmallVector<CallPair> findCallPairs(ModuleOp module) {
     SmallVector<func::CallOp> calls(block->getOps<func::CallOp>());
     DenseSet<Operation *> paired;
     for (auto [i, later] : llvm::enumerate(calls))
-      for (func::CallOp earlier : llvm::reverse(ArrayRef(calls).take_front(i))) {
+      for (func::CallOp earlier :
+           llvm::reverse(ArrayRef(calls).take_front(i))) {
         unsigned n = earlier.getNumOperands();
-        if (n == 0 || paired.contains(earlier) ||
-            later.getNumOperands() <= n ||
+        if (n == 0 || paired.contains(earlier) || later.getNumOperands() <= n ||
             later.getCallee() == earlier.getCallee() ||
             !llvm::equal(later.getOperands().take_front(n),
                          earlier.getOperands()))
@@ -230,7 +229,8 @@ struct KeepLayerActivationsPass
           !backward.isPrivate() || !backward.getBody().hasOneBlock() ||
           !forward.getBody().hasOneBlock())
         continue;
-      auto key = std::make_pair(forward.getOperation(), backward.getOperation());
+      auto key =
+          std::make_pair(forward.getOperation(), backward.getOperation());
       auto [slot, isNew] = built.try_emplace(key);
       if (isNew)
         slot->second = keepActivations(forward, backward, symbols);
@@ -239,9 +239,8 @@ struct KeepLayerActivationsPass
         continue;
 
       OpBuilder b(pair.forward);
-      auto forwardCall = func::CallOp::create(b, pair.forward.getLoc(),
-                                              kept.forward,
-                                              pair.forward.getOperands());
+      auto forwardCall = func::CallOp::create(
+          b, pair.forward.getLoc(), kept.forward, pair.forward.getOperands());
       unsigned numResults = pair.forward.getNumResults();
       pair.forward.replaceAllUsesWith(
           forwardCall.getResults().take_front(numResults));
