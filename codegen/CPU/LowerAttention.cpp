@@ -62,8 +62,8 @@ struct PositionTile {
   Value count, keys, values;
 };
 
-PositionTile positionTile(OpBuilder &b, Location loc, Value keys,
-                          Value values, Value offset, Value end, Value step) {
+PositionTile positionTile(OpBuilder &b, Location loc, Value keys, Value values,
+                          Value offset, Value end, Value step) {
   Value count = arith::MinSIOp::create(
       b, loc, step, arith::SubIOp::create(b, loc, end, offset));
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
@@ -194,11 +194,11 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
             positionTile(nb, nl, keys, values, offset, positions, step);
 
         // scores[kh, g, t, s] = q[t, kh, g, :] . keys[offset + s, kh, :]
-        SmallVector<OpFoldResult> scoreSizes = {nb.getIndexAttr(kvHeads),
-                                                nb.getIndexAttr(group), tokens,
-                                                count};
+        SmallVector<OpFoldResult> scoreSizes = {
+            nb.getIndexAttr(kvHeads), nb.getIndexAttr(group), tokens, count};
         Value scores = multiplyAccumulate(
-            nb, nl, {grouped, keyTile}, filledTensor(nb, nl, scoreSizes, f32, 0.0),
+            nb, nl, {grouped, keyTile},
+            filledTensor(nb, nl, scoreSizes, f32, 0.0),
             mapsOf({{d2, d0, d1, d4}, {d3, d0, d4}, {d0, d1, d2, d3}}),
             {kPar, kPar, kPar, kPar, kRed});
 
@@ -207,7 +207,8 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
         Value tileMax =
             linalg::GenericOp::create(
                 nb, nl, maxInit.getType(), ValueRange{scores},
-                ValueRange{filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
+                ValueRange{
+                    filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
                 rowMaps, {kPar, kPar, kPar, kRed},
                 [&](OpBuilder &bb, Location bl, ValueRange args) {
                   // The masked score as -inf, then an unconditional max
@@ -215,7 +216,8 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                   // exp is still NaN and reaches the output): a branch-free
                   // max reduction. LLVM keeps it scalar (vmaxss) but in a
                   // register, where the select on the old max branched.
-                  Value scaled = arith::MulFOp::create(bb, bl, args[0], scaleValue);
+                  Value scaled =
+                      arith::MulFOp::create(bb, bl, args[0], scaleValue);
                   Value visible = isVisible(bb, bl, start, offset, 2, 3);
                   Value masked = arith::SelectOp::create(
                       bb, bl, visible, scaled,
@@ -243,15 +245,18 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                 mapsOf({{d0, d1, d2, d3}, {d0, d1, d2}, {d0, d1, d2, d3}}),
                 {kPar, kPar, kPar, kPar},
                 [&](OpBuilder &bb, Location bl, ValueRange args) {
-                  Value scaled = arith::MulFOp::create(bb, bl, args[0], scaleValue);
-                  Value shifted = arith::SubFOp::create(bb, bl, scaled, args[1]);
+                  Value scaled =
+                      arith::MulFOp::create(bb, bl, args[0], scaleValue);
+                  Value shifted =
+                      arith::SubFOp::create(bb, bl, scaled, args[1]);
                   Value e = math::ExpOp::create(bb, bl, shifted);
-                  Value zeroF = arith::ConstantOp::create(bb, bl, f32,
-                                                          bb.getF32FloatAttr(0));
+                  Value zeroF = arith::ConstantOp::create(
+                      bb, bl, f32, bb.getF32FloatAttr(0));
                   Value visible = isVisible(bb, bl, start, offset, 2, 3);
                   linalg::YieldOp::create(
                       bb, bl,
-                      arith::SelectOp::create(bb, bl, visible, e, zeroF).getResult());
+                      arith::SelectOp::create(bb, bl, visible, e, zeroF)
+                          .getResult());
                 })
                 .getResult(0);
 
@@ -260,8 +265,8 @@ Value attendRows(OpBuilder &b, Location loc, CausalAttentionOp op,
                                {kPar, kPar, kPar, kRed});
 
         // acc = acc * factor + sum_s p[kh, g, t, s] * values[kh, d, offset + s]
-        Value rescaledAcc =
-            scaleBy(nb, nl, factor, acc, mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}));
+        Value rescaledAcc = scaleBy(nb, nl, factor, acc,
+                                    mapsOf({{d1, d2, d0}, {d0, d1, d2, d3}}));
         Value newAcc = multiplyAccumulate(
             nb, nl, {probs, valueTile}, rescaledAcc,
             mapsOf({{d1, d2, d0, d4}, {d1, d3, d4}, {d0, d1, d2, d3}}),
@@ -356,24 +361,58 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
   Value accInit = filledTensor(b, loc, accSizes, f32, 0.0);
   auto rowType = cast<RankedTensorType>(maxInit.getType());
 
-  // Key position offset + s is visible from column j (query row j mod
-  // rows).
+  // Column j is query row j mod rows. With groups, the rows are computed
+  // once per block (rowOfColumn, i32) and read by the masked ops as one
+  // more input: a vector remainder by a run-time divisor is a scalar
+  // division per lane.
+  Value rowOfColumn;
+  if (group > 1)
+    rowOfColumn =
+        linalg::GenericOp::create(
+            b, loc,
+            RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type()),
+            ValueRange{},
+            ValueRange{
+                tensor::EmptyOp::create(b, loc, {columns}, b.getI32Type())},
+            mapsOf({{d0}}), {kPar},
+            [&](OpBuilder &bb, Location bl, ValueRange) {
+              Value j = linalg::IndexOp::create(bb, bl, 0);
+              linalg::YieldOp::create(
+                  bb, bl,
+                  arith::IndexCastOp::create(
+                      bb, bl, bb.getI32Type(),
+                      arith::RemUIOp::create(bb, bl, j, rows))
+                      .getResult());
+            })
+            .getResult(0);
+  // The masked ops' inputs and maps: `inputs` and, with groups,
+  // rowOfColumn along j.
+  auto withRows = [&](SmallVector<Value> inputs,
+                      SmallVector<AffineMap> inputMaps, AffineMap outputMap,
+                      bool masked) {
+    if (masked && rowOfColumn) {
+      inputs.push_back(rowOfColumn);
+      inputMaps.push_back(mapsOf({{d2}})[0]);
+    }
+    inputMaps.push_back(outputMap);
+    return std::make_pair(inputs, inputMaps);
+  };
+  // Key position offset + s is visible from column j: compared as i32
+  // (positions fit: max_positions is an int32), so the vectorized mask
+  // takes 8 lanes per AVX2 register, not 4 of i64, and signed (AVX2 has no
+  // unsigned compare). `row` is rowOfColumn's value, or null without groups.
   auto visible = [&](OpBuilder &bb, Location bl, Value offset, unsigned sDim,
-                     unsigned jDim) {
-    Value j = linalg::IndexOp::create(bb, bl, jDim);
-    Value t =
-        group == 1 ? j : arith::RemUIOp::create(bb, bl, j, rows).getResult();
-    Value s = linalg::IndexOp::create(bb, bl, sDim);
-    // Compared as i32 (positions fit: max_positions is an int32), so the
-    // vectorized mask takes 8 lanes per AVX2 register, not 4 of i64, and
-    // signed (AVX2 has no unsigned compare).
+                     unsigned jDim, Value row) {
     auto narrow = [&](Value position) {
       return arith::IndexCastOp::create(bb, bl, bb.getI32Type(), position);
     };
+    if (!row)
+      row = narrow(linalg::IndexOp::create(bb, bl, jDim));
+    Value s = linalg::IndexOp::create(bb, bl, sDim);
     return arith::CmpIOp::create(
         bb, bl, arith::CmpIPredicate::sle,
         narrow(arith::AddIOp::create(bb, bl, offset, s)),
-        narrow(arith::AddIOp::create(bb, bl, start, t)));
+        arith::AddIOp::create(bb, bl, narrow(start), row));
   };
 
   // The online softmax's step over one tile of positions (positionTile).
@@ -395,21 +434,26 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
     auto tileMaps = mapsOf({{d0, d1, d2}, {d0, d2}});
 
     // The tile's max over the visible positions, per column.
+    auto [maxInputs, maxMaps] =
+        withRows({scores}, {tileMaps[0]}, tileMaps[1], masked);
     Value tileMax =
         linalg::GenericOp::create(
-            nb, nl, rowType, ValueRange{scores},
+            nb, nl, rowType, maxInputs,
             ValueRange{filledTensor(nb, nl, rowSizes, f32, negativeInfinity)},
-            tileMaps, {kPar, kRed, kPar},
+            maxMaps, {kPar, kRed, kPar},
             [&](OpBuilder &bb, Location bl, ValueRange args) {
               Value score = args[0];
               if (masked)
                 score = arith::SelectOp::create(
-                    bb, bl, visible(bb, bl, offset, 1, 2), score,
+                    bb, bl,
+                    visible(bb, bl, offset, 1, 2,
+                            rowOfColumn ? args[1] : Value()),
+                    score,
                     arith::ConstantOp::create(
                         bb, bl, f32, bb.getF32FloatAttr(negativeInfinity)));
               linalg::YieldOp::create(
                   bb, bl,
-                  arith::MaxNumFOp::create(bb, bl, args[1], score,
+                  arith::MaxNumFOp::create(bb, bl, args.back(), score,
                                            arith::FastMathFlags::nnan)
                       .getResult());
             })
@@ -420,17 +464,23 @@ Value attendColumns(OpBuilder &b, Location loc, CausalAttentionOp op,
           rescaledSum = update.getResult(2);
 
     // p = exp(scoresT - max) where visible, else 0 (in place).
+    SmallVector<AffineMap> expMaps =
+        mapsOf({{d0, d1, d2}, {d0, d2}, {d0, d1, d2}});
+    auto [expInputs, expAllMaps] = withRows(
+        {scores, newMax}, {expMaps[0], expMaps[1]}, expMaps[2], masked);
     Value probs =
         linalg::GenericOp::create(
-            nb, nl, scores.getType(), ValueRange{scores, newMax},
-            ValueRange{scores}, mapsOf({{d0, d1, d2}, {d0, d2}, {d0, d1, d2}}),
+            nb, nl, scores.getType(), expInputs, ValueRange{scores}, expAllMaps,
             {kPar, kPar, kPar},
             [&](OpBuilder &bb, Location bl, ValueRange args) {
               Value e = math::ExpOp::create(
                   bb, bl, arith::SubFOp::create(bb, bl, args[0], args[1]));
               if (masked)
                 e = arith::SelectOp::create(
-                    bb, bl, visible(bb, bl, offset, 1, 2), e,
+                    bb, bl,
+                    visible(bb, bl, offset, 1, 2,
+                            rowOfColumn ? args[2] : Value()),
+                    e,
                     arith::ConstantOp::create(bb, bl, f32,
                                               bb.getF32FloatAttr(0)));
               linalg::YieldOp::create(bb, bl, e);
@@ -577,7 +627,8 @@ Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
       [&](OpBuilder &nb, Location nl, Value t0, ValueRange carried) {
         Value rows = arith::MinSIOp::create(
             nb, nl, block, arith::SubIOp::create(nb, nl, rowCount, t0));
-        OpFoldResult zeroAttr = nb.getIndexAttr(0), oneAttr = nb.getIndexAttr(1);
+        OpFoldResult zeroAttr = nb.getIndexAttr(0),
+                     oneAttr = nb.getIndexAttr(1);
         SmallVector<OpFoldResult> offsets = {t0, zeroAttr, zeroAttr, zeroAttr};
         SmallVector<OpFoldResult> sizes = {rows, nb.getIndexAttr(kvHeads),
                                            nb.getIndexAttr(group),
@@ -604,14 +655,14 @@ Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
           auto choice = scf::IfOp::create(
               nb, nl, enough,
               [&](OpBuilder &tb, Location tl) {
-                scf::YieldOp::create(
-                    tb, tl,
-                    attendColumnsPerKvHead(tb, tl, op, rowsOfQ, rows,
-                                           blockStart, visibleEnd, tile));
+                scf::YieldOp::create(tb, tl,
+                                     attendColumnsPerKvHead(tb, tl, op, rowsOfQ,
+                                                            rows, blockStart,
+                                                            visibleEnd, tile));
               },
               [&](OpBuilder &eb, Location el) {
-                Value byRows = attendRows(eb, el, op, rowsOfQ, rows,
-                                          blockStart, visibleEnd, tile);
+                Value byRows = attendRows(eb, el, op, rowsOfQ, rows, blockStart,
+                                          visibleEnd, tile);
                 scf::YieldOp::create(
                     eb, el,
                     tensor::CastOp::create(eb, el, byRows.getType(), byRows)
@@ -619,11 +670,11 @@ Value lowerCausalAttention(OpBuilder &b, CausalAttentionOp op, int64_t tile,
               });
           attended = choice.getResult(0);
         }
-        scf::YieldOp::create(
-            nb, nl,
-            tensor::InsertSliceOp::create(nb, nl, attended, carried[0],
-                                          offsets, sizes, strides)
-                .getResult());
+        scf::YieldOp::create(nb, nl,
+                             tensor::InsertSliceOp::create(nb, nl, attended,
+                                                           carried[0], offsets,
+                                                           sizes, strides)
+                                 .getResult());
       });
   return tensor::CollapseShapeOp::create(
       b, loc, op.getType(), loop.getResult(0),
@@ -654,7 +705,7 @@ struct LowerAttentionPass
     getOperation()->walk([&](CausalAttentionOp op) {
       rewriter.setInsertionPoint(op);
       rewriter.replaceOp(op, lowerCausalAttention(rewriter, op, positionTile,
-                                                      queryBlock, columnForm));
+                                                  queryBlock, columnForm));
     });
   }
 };

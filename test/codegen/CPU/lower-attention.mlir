@@ -104,6 +104,13 @@
 // COLUMNS: %[[QT4:.*]] = linalg.generic {{.*}} ins(%[[KH_Q]] : tensor<?x1x2x16xf32>) outs(%{{.*}} : tensor<1x16x2x?xf32>)
 // COLUMNS: arith.mulf %{{.*}}, %cst
 // COLUMNS: %[[QT:.*]] = tensor.collapse_shape %[[QT4]] {{\[}}[0], [1], [2, 3]] : tensor<1x16x2x?xf32> into tensor<1x16x?xf32>
+// Column j's query row, j mod rows, once per block as i32: the masks read
+// it instead of dividing per element.
+// COLUMNS: %[[ROW_OF:.*]] = linalg.generic {{.*}} iterator_types = ["parallel"]} outs(%{{.*}} : tensor<?xi32>)
+// COLUMNS-NEXT: ^bb0
+// COLUMNS-NEXT: %[[J0:.*]] = linalg.index 0
+// COLUMNS-NEXT: %[[R:.*]] = arith.remui %[[J0]], %[[ROWS]]
+// COLUMNS-NEXT: arith.index_cast %[[R]] : index to i32
 // Positions before the block's first row (start + t0): tiles without a mask.
 // COLUMNS: %[[UNMASKED_END:.*]] = arith.minsi %[[BLOCK_START:.*]], %[[END:.*]] : index
 // COLUMNS: %[[FIRST:.*]]:3 = scf.for %[[OFFSET0:.*]] = %c0 to %[[UNMASKED_END]] step %c128
@@ -123,20 +130,21 @@
 // COLUMNS: %[[KTILE:.*]] = tensor.extract_slice %[[KH_K]][%[[OFFSET]], 0, 0]
 // COLUMNS: %[[VTILE:.*]] = tensor.extract_slice %[[KH_V]][0, 0, %[[OFFSET]]]
 // COLUMNS: %[[SCORES:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[KTILE]], %[[QT]] : tensor<?x1x16xf32>, tensor<1x16x?xf32>) outs(%{{.*}} : tensor<1x?x?xf32>)
-// COLUMNS: %[[TILEMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SCORES]] : tensor<1x?x?xf32>) outs(%{{.*}} : tensor<1x?xf32>)
-// COLUMNS: %[[COL:.*]] = linalg.index 2
-// COLUMNS: %[[ROW:.*]] = arith.remui %[[COL]], %[[ROWS]]
+// COLUMNS: %[[TILEMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SCORES]], %[[ROW_OF]] : tensor<1x?x?xf32>, tensor<?xi32>) outs(%{{.*}} : tensor<1x?xf32>)
+// COLUMNS-NEXT: ^bb0(%{{.*}}: f32, %[[ROW:.*]]: i32, %{{.*}}: f32)
+// COLUMNS-NOT: arith.remui
 // COLUMNS-DAG: %[[S:.*]] = linalg.index 1
-// COLUMNS-DAG: %[[LAST:.*]] = arith.addi %[[BLOCK_START]], %[[ROW]]
+// COLUMNS-DAG: %[[START32:.*]] = arith.index_cast %[[BLOCK_START]] : index to i32
+// COLUMNS-DAG: %[[LAST32:.*]] = arith.addi %[[START32]], %[[ROW]] : i32
 // COLUMNS-DAG: %[[POS:.*]] = arith.addi %[[OFFSET]], %[[S]]
 // The mask compares i32 positions.
 // COLUMNS-DAG: %[[POS32:.*]] = arith.index_cast %[[POS]] : index to i32
-// COLUMNS-DAG: %[[LAST32:.*]] = arith.index_cast %[[LAST]] : index to i32
 // COLUMNS: arith.cmpi sle, %[[POS32]], %[[LAST32]]
 // COLUMNS: arith.maxnumf {{.*}} fastmath<nnan>
 // COLUMNS: %[[UPDATE:.*]]:3 = linalg.generic
-// COLUMNS: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0 : tensor<1x?x?xf32>, tensor<1x?xf32>) outs(%[[SCORES]] : tensor<1x?x?xf32>)
+// COLUMNS: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SCORES]], %[[UPDATE]]#0, %[[ROW_OF]] : tensor<1x?x?xf32>, tensor<1x?xf32>, tensor<?xi32>) outs(%[[SCORES]] : tensor<1x?x?xf32>)
 // COLUMNS: math.exp
+// COLUMNS-NOT: arith.remui
 // COLUMNS: arith.cmpi sle
 // COLUMNS: linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[P]] : tensor<1x?x?xf32>)
 // COLUMNS: arith.addf {{.*}} fastmath<reassoc>
