@@ -54,8 +54,7 @@ public:
   ContractionLowering(linalg::LinalgOp op,
                       const matc::ColumnContraction &column, KernelShape shape)
       : ContractionLowering(op, {column.batch, column.m, {column.n}, column.k},
-                            shape, /*columnContraction=*/true,
-                            column.aInput) {
+                            shape, /*columnContraction=*/true, column.aInput) {
     outerReductions = column.reductions;
   }
 
@@ -127,19 +126,17 @@ private:
   /// attention's dK = dS^T Q): the kernel's broadcast loads would step
   /// through `a` one row per k, rows whose power-of-two strides alias in
   /// the same few L1 sets. `a` is first copied into a buffer with the same
-  /// dimension order but k moved innermost (tiles of 16 values of k, so
-  /// reads stream along a's rows and writes fill whole cache lines), and
-  /// the kernel reads that. Returns the buffer (to free after), or null.
+  /// dimension order but k moved innermost, and the kernel reads that.
+  /// Returns the buffer (to free after), or null.
   Value transposeRowOperand(OpBuilder &b) {
-    unsigned kPosition = *aMap.getResultPosition(
-        getAffineDimExpr(dims.k, op.getContext()));
+    unsigned kPosition =
+        *aMap.getResultPosition(getAffineDimExpr(dims.k, op.getContext()));
     if (kPosition + 1 == aMap.getNumResults())
       return Value();
     SmallVector<unsigned> order;
     for (AffineExpr expr : aMap.getResults())
       if (cast<AffineDimExpr>(expr).getPosition() != dims.k)
         order.push_back(cast<AffineDimExpr>(expr).getPosition());
-    unsigned inner = order.back();
     order.push_back(dims.k);
     SmallVector<int64_t> shapeOut;
     SmallVector<Value> dynamicSizes;
@@ -151,43 +148,19 @@ private:
         dynamicSizes.push_back(sizes[dim]);
       results.push_back(getAffineDimExpr(dim, op.getContext()));
     }
-    auto type = MemRefType::get(
-        shapeOut, cast<MemRefType>(a.getType()).getElementType());
+    auto type = MemRefType::get(shapeOut,
+                                cast<MemRefType>(a.getType()).getElementType());
     Value buffer = memref::AllocOp::create(b, loc, type, dynamicSizes);
-    // In parallel over a's other dimensions and tiles of k; along a's
-    // innermost dimension, each step writes one tile of k.
-    constexpr int64_t kTile = 16;
-    SmallVector<unsigned> parallelDims;
+    // A linalg.transpose, which matc-cpu-vectorize-transposes (next in the
+    // pipeline) runs in register tiles: vector loads along a's rows,
+    // shuffles, vector stores along the buffer's (k) rows.
+    SmallVector<int64_t> permutation;
     for (unsigned dim : order)
-      if (dim != inner && dim != dims.k)
-        parallelDims.push_back(dim);
+      permutation.push_back(
+          *aMap.getResultPosition(getAffineDimExpr(dim, op.getContext())));
+    linalg::TransposeOp::create(b, loc, a, buffer, permutation);
     AffineMap bufferMap =
         AffineMap::get(op.getNumLoops(), 0, results, op.getContext());
-    Value kTiles = arith::CeilDivUIOp::create(b, loc, sizes[dims.k],
-                                              constant(b, kTile));
-    parallelOver(
-        b, parallelDims, kTiles,
-        [&](OpBuilder &pb, SmallVector<Value> at, Value tile) {
-          Value k0 = arith::MulIOp::create(pb, loc, tile, constant(pb, kTile));
-          Value kEnd = arith::MinUIOp::create(
-              pb, loc, sizes[dims.k],
-              arith::AddIOp::create(pb, loc, k0, constant(pb, kTile)));
-          forLoop(pb, constant(pb, 0), sizes[inner], 1,
-                  [&](OpBuilder &ib, Value i) {
-                    at[inner] = i;
-                    forLoop(ib, k0, kEnd, 1, [&](OpBuilder &kb, Value k) {
-                      at[dims.k] = k;
-                      SmallVector<Value> from, to;
-                      for (AffineExpr expr : aMap.getResults())
-                        from.push_back(
-                            at[cast<AffineDimExpr>(expr).getPosition()]);
-                      for (unsigned dim : order)
-                        to.push_back(at[dim]);
-                      Value x = memref::LoadOp::create(kb, loc, a, from);
-                      memref::StoreOp::create(kb, loc, x, buffer, to);
-                    });
-                  });
-        });
     a = buffer;
     aMap = bufferMap;
     return buffer;
@@ -317,7 +290,8 @@ private:
                           Value weight = memref::LoadOp::create(
                               fb, loc, w, indices(fb, wMap, row, 0, 0, k));
                           if (weight.getType() != f32)
-                            weight = arith::ExtFOp::create(fb, loc, f32, weight);
+                            weight =
+                                arith::ExtFOp::create(fb, loc, f32, weight);
                           memref::StoreOp::create(fb, loc, weight, buffer,
                                                   ValueRange{kk, j});
                         });
@@ -327,23 +301,21 @@ private:
     for (unsigned dim : dims.m)
       if (dim != mDim)
         outerRows.push_back(dim);
-    forEachIndex(b, to_vector(at), outerRows,
-                 [&](OpBuilder &ob, SmallVector<Value> rowAt) {
-                   Value fullRows =
-                       roundDown(ob, sizes[mDim], shape.packedRows);
-                   forLoop(ob, constant(ob, 0), fullRows, shape.packedRows,
-                           [&](OpBuilder &fb, Value m0) {
-                             rowAt[mDim] = m0;
-                             emitOuterProducts(fb, buffer, rowAt, k0, depth,
-                                               shape.packedRows);
-                           });
-                   forLoop(ob, fullRows, sizes[mDim], 1,
-                           [&](OpBuilder &fb, Value m) {
-                             rowAt[mDim] = m;
-                             emitOuterProducts(fb, buffer, rowAt, k0, depth,
-                                               1);
-                           });
-                 });
+    forEachIndex(
+        b, to_vector(at), outerRows,
+        [&](OpBuilder &ob, SmallVector<Value> rowAt) {
+          Value fullRows = roundDown(ob, sizes[mDim], shape.packedRows);
+          forLoop(ob, constant(ob, 0), fullRows, shape.packedRows,
+                  [&](OpBuilder &fb, Value m0) {
+                    rowAt[mDim] = m0;
+                    emitOuterProducts(fb, buffer, rowAt, k0, depth,
+                                      shape.packedRows);
+                  });
+          forLoop(ob, fullRows, sizes[mDim], 1, [&](OpBuilder &fb, Value m) {
+            rowAt[mDim] = m;
+            emitOuterProducts(fb, buffer, rowAt, k0, depth, 1);
+          });
+        });
   }
 
   /// C[m0 .. m0+rows, n0 .. n0+panel] += A[.., k0 .. k0+depth] x buffer.
@@ -393,21 +365,22 @@ private:
     for (unsigned dim : dims.m)
       if (dim != mDim)
         loopDims.push_back(dim);
-    parallelOver(
-        b, parallelDims, Value(),
-        [&](OpBuilder &pb, SmallVector<Value> at, Value) {
-          forEachIndex(pb, at, loopDims, [&](OpBuilder &lb,
-                                              SmallVector<Value> rowAt) {
-            forLoop(lb, nBegin, sizes[nDim], 1, [&](OpBuilder &nb, Value n) {
-              rowAt[nDim] = n;
-              forEachIndex(nb, rowAt, outerReductions, [&](OpBuilder &rb,
-                                                           SmallVector<Value>
-                                                               where) {
-                emitScalarDot(rb, where);
-              });
-            });
-          });
-        });
+    parallelOver(b, parallelDims, Value(),
+                 [&](OpBuilder &pb, SmallVector<Value> at, Value) {
+                   forEachIndex(pb, at, loopDims,
+                                [&](OpBuilder &lb, SmallVector<Value> rowAt) {
+                                  forLoop(lb, nBegin, sizes[nDim], 1,
+                                          [&](OpBuilder &nb, Value n) {
+                                            rowAt[nDim] = n;
+                                            forEachIndex(
+                                                nb, rowAt, outerReductions,
+                                                [&](OpBuilder &rb,
+                                                    SmallVector<Value> where) {
+                                                  emitScalarDot(rb, where);
+                                                });
+                                          });
+                                });
+                 });
   }
 
   /// C[at] += sum over k of A[at, k] * W[at, k].
@@ -417,10 +390,10 @@ private:
     auto loop = scf::ForOp::create(
         b, loc, constant(b, 0), sizes[dims.k], constant(b, 1), ValueRange{old},
         [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
-          Value x =
-              memref::LoadOp::create(kb, loc, a, indices(kb, aMap, at, 0, 0, k));
-          Value y =
-              memref::LoadOp::create(kb, loc, w, indices(kb, wMap, at, 0, 0, k));
+          Value x = memref::LoadOp::create(kb, loc, a,
+                                           indices(kb, aMap, at, 0, 0, k));
+          Value y = memref::LoadOp::create(kb, loc, w,
+                                           indices(kb, wMap, at, 0, 0, k));
           if (y.getType() != f32)
             y = arith::ExtFOp::create(kb, loc, f32, y);
           scf::YieldOp::create(
@@ -444,14 +417,13 @@ private:
       upper.push_back(count);
     lower.assign(upper.size(), constant(b, 0));
     steps.assign(upper.size(), constant(b, 1));
-    scf::ParallelOp::create(
-        b, loc, lower, upper, steps,
-        [&](OpBuilder &pb, Location, ValueRange ivs) {
-          SmallVector<Value> at(op.getNumLoops());
-          for (auto [dim, iv] : llvm::zip(loopDims, ivs))
-            at[dim] = iv;
-          body(pb, at, count ? ivs.back() : Value());
-        });
+    scf::ParallelOp::create(b, loc, lower, upper, steps,
+                            [&](OpBuilder &pb, Location, ValueRange ivs) {
+                              SmallVector<Value> at(op.getNumLoops());
+                              for (auto [dim, iv] : llvm::zip(loopDims, ivs))
+                                at[dim] = iv;
+                              body(pb, at, count ? ivs.back() : Value());
+                            });
   }
 
   /// `body` inside nested loops over the whole range of each of `loopDims`,

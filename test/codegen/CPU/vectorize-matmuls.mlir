@@ -373,17 +373,16 @@ func.func @reduction_not_innermost(%q: memref<?x32xf32>, %keys: memref<32x?xf32>
 // dimension, run in parallel with the panels of d; the dynamic reduction t
 // is the kernel's k; the other reduction g is a loop around it; s, the
 // dynamic row dimension, is register-blocked. dS holds s, not t, innermost,
-// so it is first copied to a buffer [kh, g, s, t] (in parallel over kh, g
-// and tiles of 16 values of t), which the kernel reads and which is freed
-// after. Without the packed kernel the generic stays.
+// so it is first copied to a buffer [kh, g, s, t] by a linalg.transpose
+// (which matc-cpu-vectorize-transposes runs in register tiles), which the
+// kernel reads and which is freed after. Without the packed kernel the
+// generic stays.
 // CHECK-LABEL: func.func @attention_key_gradient
 // CHECK: linalg.generic
 // PACKED-LABEL: func.func @attention_key_gradient
 // PACKED-NOT: linalg.generic
 // PACKED: %[[DST:.*]] = memref.alloc(%{{.*}}, %{{.*}}) : memref<2x3x?x?xf32>
-// PACKED: scf.parallel
-// PACKED: %[[X:.*]] = memref.load %arg0[%[[A:.*]], %[[B:.*]], %[[C:.*]], %[[D:.*]]] : memref<2x3x?x?xf32>
-// PACKED: memref.store %[[X]], %[[DST]][%[[A]], %[[B]], %[[D]], %[[C]]]
+// PACKED-NEXT: linalg.transpose ins(%arg0 : memref<2x3x?x?xf32>) outs(%[[DST]] : memref<2x3x?x?xf32>) permutation = [0, 1, 3, 2]
 // PACKED: scf.parallel (%[[KH:.*]], %[[P:.*]]) = ({{.*}}) to (%c2{{(_[0-9]+)?}}, %{{.*}})
 // PACKED: %[[N0:.*]] = arith.muli %[[P]], %c16
 // PACKED: %[[BUF:.*]] = memref.alloca() {matc.packed_panel} : memref<256x16xf32>
@@ -424,8 +423,7 @@ func.func @attention_key_gradient(%ds: memref<2x3x?x?xf32>, %q: memref<?x2x3x32x
 // PACKED-LABEL: func.func @attention_value_gradient
 // PACKED-NOT: linalg.generic
 // PACKED: %[[DST:.*]] = memref.alloc(%{{.*}}) : memref<2x3x32x?xf32>
-// PACKED: memref.load %arg1
-// PACKED: memref.store %{{.*}}, %[[DST]]
+// PACKED-NEXT: linalg.transpose ins(%arg1 : memref<?x2x3x32xf32>) outs(%[[DST]] : memref<2x3x32x?xf32>) permutation = [1, 2, 3, 0]
 // PACKED: scf.parallel
 // PACKED: vector.load %arg0[%[[KH:.*]], %[[G:.*]], %[[K:.*]], %[[N0:.*]]] : memref<2x3x?x?xf32>, vector<8xf32>
 // PACKED: memref.load %[[DST]]
