@@ -12,7 +12,9 @@
 #include "matc/Passes/BackendCommon.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace matc::cpu {
 #define GEN_PASS_DEF_VECTORIZEMATMULS
@@ -82,6 +84,7 @@ public:
     for (Range range : op.createLoopRanges(b, loc))
       sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
     kVectorEnd = roundDown(b, sizes[dims.k], shape.lanes);
+    zeroFilled = eraseZeroFill();
 
     if (columnContraction) {
       Value transposed = transposeRowOperand(b);
@@ -122,6 +125,71 @@ public:
   }
 
 private:
+  /// Whether C was filled with zeros just before the op (the usual init of
+  /// a contraction: the projections, dW = dY^T X): the fill is erased and
+  /// the kernels start their accumulators at zero instead of loading C,
+  /// which saves a pass over C to write the zeros and one to read them.
+  /// "Just before": the nearest earlier op with a memory effect.
+  bool eraseZeroFill() {
+    Operation *previous = op->getPrevNode();
+    while (previous && isMemoryEffectFree(previous))
+      previous = previous->getPrevNode();
+    auto fill = dyn_cast_or_null<linalg::FillOp>(previous);
+    if (!fill || !fill.hasPureBufferSemantics() || fill.getDpsInits()[0] != c ||
+        !matchPattern(fill.getDpsInputs()[0], m_AnyZeroFloat()))
+      return false;
+    fill->erase();
+    return true;
+  }
+
+  /// Whether the kernel at `at` (and k0, where given) is the first to
+  /// accumulate into its part of C: k0 and the other reductions at 0. Null
+  /// (false) where C was not zero-filled.
+  Value firstAccumulation(OpBuilder &b, ArrayRef<Value> at, Value k0) {
+    if (!zeroFilled)
+      return Value();
+    Value zero = constant(b, 0), first;
+    auto andZero = [&](Value index) {
+      Value isZero =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, index, zero);
+      first = first ? arith::AndIOp::create(b, loc, first, isZero) : isZero;
+    };
+    if (k0)
+      andZero(k0);
+    for (unsigned dim : outerReductions)
+      andZero(at[dim]);
+    return first ? first : arith::ConstantIntOp::create(b, loc, 1, 1);
+  }
+
+  /// C's values of `type` (f32 or a vector of them) at each of `wheres`,
+  /// or zeros where `first` holds (one branch for all of them).
+  SmallVector<Value> loadOutputs(OpBuilder &b, Type type,
+                                 ArrayRef<SmallVector<Value>> wheres,
+                                 Value first) {
+    auto load = [&](OpBuilder &lb) {
+      SmallVector<Value> values;
+      for (ValueRange where : wheres)
+        if (auto vector = dyn_cast<VectorType>(type))
+          values.push_back(vector::LoadOp::create(lb, loc, vector, c, where));
+        else
+          values.push_back(memref::LoadOp::create(lb, loc, c, where));
+      return values;
+    };
+    if (!first)
+      return load(b);
+    Value zero = arith::ConstantOp::create(b, loc, type, b.getZeroAttr(type));
+    auto branch = scf::IfOp::create(
+        b, loc, first,
+        [&](OpBuilder &tb, Location) {
+          scf::YieldOp::create(tb, loc,
+                               SmallVector<Value>(wheres.size(), zero));
+        },
+        [&](OpBuilder &eb, Location) {
+          scf::YieldOp::create(eb, loc, load(eb));
+        });
+    return SmallVector<Value>(branch.getResults());
+  }
+
   /// A column contraction whose `a` does not hold k innermost (dW = dY^T X,
   /// attention's dK = dS^T Q): the kernel's broadcast loads would step
   /// through `a` one row per k, rows whose power-of-two strides alias in
@@ -322,12 +390,12 @@ private:
   void emitOuterProducts(OpBuilder &b, Value buffer, ArrayRef<Value> at,
                          Value k0, Value depth, int64_t rows) {
     int64_t vectors = shape.packedVectors;
-    SmallVector<Value> init;
+    SmallVector<SmallVector<Value>> wheres;
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t v = 0; v < vectors; ++v)
-        init.push_back(vector::LoadOp::create(
-            b, loc, vectorType, c,
-            indices(b, cMap, at, i, v * shape.lanes, Value())));
+        wheres.push_back(indices(b, cMap, at, i, v * shape.lanes, Value()));
+    SmallVector<Value> init =
+        loadOutputs(b, vectorType, wheres, firstAccumulation(b, at, k0));
     auto loop = scf::ForOp::create(
         b, loc, constant(b, 0), depth, constant(b, 1), init,
         [&](OpBuilder &nb, Location, Value kk, ValueRange acc) {
@@ -386,7 +454,8 @@ private:
   /// C[at] += sum over k of A[at, k] * W[at, k].
   void emitScalarDot(OpBuilder &b, ArrayRef<Value> at) {
     SmallVector<Value> where = indices(b, cMap, at, 0, 0, Value());
-    Value old = memref::LoadOp::create(b, loc, c, where);
+    Value old =
+        loadOutputs(b, f32, {where}, firstAccumulation(b, at, Value()))[0];
     auto loop = scf::ForOp::create(
         b, loc, constant(b, 0), sizes[dims.k], constant(b, 1), ValueRange{old},
         [&](OpBuilder &kb, Location, Value k, ValueRange acc) {
@@ -539,9 +608,10 @@ private:
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < columns; ++j) {
         SmallVector<Value> where = indices(b, cMap, at, i, j, Value());
-        Value old = memref::LoadOp::create(b, loc, c, where);
-        Value sum = arith::AddFOp::create(b, loc, old,
-                                          tailLoop.getResult(i * columns + j));
+        Value sum = tailLoop.getResult(i * columns + j);
+        if (!zeroFilled)
+          sum = arith::AddFOp::create(
+              b, loc, memref::LoadOp::create(b, loc, c, where), sum);
         memref::StoreOp::create(b, loc, sum, c, where);
       }
   }
@@ -597,6 +667,8 @@ private:
   bool columnContraction;
   /// A column contraction's reductions other than k.
   SmallVector<unsigned> outerReductions;
+  /// C was zero-filled just before the op (eraseZeroFill).
+  bool zeroFilled = false;
   Value a, w, c;
   AffineMap aMap, wMap, cMap;
   unsigned mDim, nDim;

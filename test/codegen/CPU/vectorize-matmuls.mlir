@@ -464,3 +464,126 @@ func.func @output_not_contiguous_in_inputs(%x: memref<?x?xf32>, %y: memref<32x?x
   }
   return
 }
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// C zero-filled just before the contraction (pure ops in between do not
+// count): the fill is erased and the kernels start from zero instead of
+// loading C. The dot kernel stores its sums without reading C; the packed
+// kernel's accumulators are zeros in the first block of k (k0 = 0) and C's
+// values in later ones, one branch for the block's 12 vectors.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: memref.load %arg2
+// CHECK: memref.store %{{.*}}, %arg2
+// PACKED-LABEL: func.func @zero_filled
+// PACKED-NOT: linalg.fill
+// PACKED: scf.for %[[K0:.*]] = %{{.*}} to %c64 step %c256
+// PACKED: %[[FIRST:.*]] = arith.cmpi eq, %[[K0]], %c0
+// PACKED: %[[INIT:.*]]:12 = scf.if %[[FIRST]] -> (vector<8xf32>, vector<8xf32>
+// PACKED-NEXT: scf.yield %[[ZERO:[a-z0-9_]+]], %[[ZERO]],
+// PACKED-NEXT: } else {
+// PACKED-NEXT: %[[OLD:.*]] = vector.load %arg2
+// PACKED: scf.yield %[[OLD]],
+// PACKED: scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]#0,
+// PACKED: vector.fma
+// PACKED: vector.store %{{.*}}, %arg2
+func.func @zero_filled(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x48xf32>)
+  %unused = arith.constant 1 : index
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+
+// Fills the kernels cannot start from stay, and C is loaded: a value other
+// than zero, another buffer, and a zero fill with a write to C after it.
+// CHECK-LABEL: func.func @fills_kept
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK: memref.load %arg2
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%arg3
+// CHECK: memref.load %arg2
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK: memref.store %{{.*}}, %arg2[%c0, %c0]
+// CHECK: memref.load %arg2
+func.func @fills_kept(%a: memref<?x64xf32>, %w: memref<48x64xf32>, %c: memref<?x48xf32>, %d: memref<?x48xf32>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  linalg.fill ins(%one : f32) outs(%c : memref<?x48xf32>)
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%d : memref<?x48xf32>)
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%c : memref<?x48xf32>)
+  memref.store %one, %c[%c0, %c0] : memref<?x48xf32>
+  linalg.generic {indexing_maps = [#a, #w, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %w : memref<?x64xf32>, memref<48x64xf32>) outs(%c : memref<?x48xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A zero-filled column contraction with a reduction outside the kernel's k
+// (g): the accumulators start at zero only in the first block of k of the
+// first g.
+// PACKED-LABEL: func.func @zero_filled_key_gradient
+// PACKED-NOT: linalg.fill
+// PACKED: scf.for %[[G:[a-z0-9_]*]] = %{{.*}} to %c3{{(_[0-9]+)?}} step
+// PACKED: scf.for %[[K0:[a-z0-9_]*]] = %{{.*}} to %{{.*}} step %c256
+// PACKED: %[[K0_FIRST:.*]] = arith.cmpi eq, %[[K0]], %[[C0:[a-z0-9_]+]]
+// PACKED: %[[G_FIRST:.*]] = arith.cmpi eq, %[[G]], %[[C0]]
+// PACKED: %[[FIRST:.*]] = arith.andi %[[K0_FIRST]], %[[G_FIRST]]
+// PACKED: scf.if %[[FIRST]] -> (vector<8xf32>
+// Its last columns (scalar dot products over all of k) start from zero in
+// the first g.
+// PACKED: scf.for %[[G2:[a-z0-9_]*]] = %{{.*}} to %c3{{(_[0-9]+)?}} step
+// PACKED: %[[G2_FIRST:.*]] = arith.cmpi eq, %[[G2]], %{{.*}}
+// PACKED: scf.if %[[G2_FIRST]] -> (f32)
+#ds = affine_map<(s, kh, d, g, t) -> (kh, g, t, s)>
+#q3 = affine_map<(s, kh, d, g, t) -> (t, kh, g, d)>
+#dk = affine_map<(s, kh, d, g, t) -> (s, kh, d)>
+func.func @zero_filled_key_gradient(%ds: memref<2x3x?x?xf32>, %q: memref<?x2x3x36xf32>, %dk: memref<?x2x36xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%dk : memref<?x2x36xf32>)
+  linalg.generic {indexing_maps = [#ds, #q3, #dk], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%ds, %q : memref<2x3x?x?xf32>, memref<?x2x3x36xf32>) outs(%dk : memref<?x2x36xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -10,8 +10,11 @@
 // projection), and bf16 weights. The backward's layouts (C += A x B and
 // C += A^T x B, B [K, N]) run on the outer-product kernel, packing B's
 // panels (and copying A^T to k-innermost first), with leftover columns as
-// scalar dot products. Attention's batched backward contractions are in
-// AttentionGradTest.cpp. Each kernel shape runs:
+// scalar dot products. Each function runs twice: accumulating into C, and
+// with C zero-filled just before the contraction (the kernels then start
+// from zero without reading C, which holds NaNs so that a read shows).
+// Attention's batched backward contractions are in AttentionGradTest.cpp.
+// Each kernel shape runs:
 // the host's, AVX2's and AVX-512's (16-lane vectors run on any x86-64: LLVM
 // splits them), and a shallow weight block that makes many of them.
 //
@@ -59,17 +62,20 @@ void PrintTo(const Shape &s, std::ostream *os) {
 /// The functions under test. @matmul: C += A x W^T with the weight a
 /// [N, K] view of [N, stride] (a projection); @matmul_plain: C += A x B with
 /// B [K, N] (dX = dY x W in the backward); @matmul_transposed_a: C += A^T x
-/// B with A [K, M] (dW = dY^T x X).
+/// B with A [K, M] (dW = dY^T x X). Each also as @..._zero_filled: C = 0,
+/// then the same.
 std::string moduleText(bool bf16) {
-  std::string text = R"(
-func.func @matmul_plain(%a: memref<?x?xf32>, %b: memref<?x?xWT>, %c: memref<?x?xf32>)
+  std::string functions = R"(
+func.func @matmul_plainSUFFIX(%a: memref<?x?xf32>, %b: memref<?x?xWT>, %c: memref<?x?xf32>)
     attributes {llvm.emit_c_interface} {
+  FILL
   linalg.matmul ins(%a, %b : memref<?x?xf32>, memref<?x?xWT>)
       outs(%c : memref<?x?xf32>)
   return
 }
-func.func @matmul_transposed_a(%a: memref<?x?xf32>, %b: memref<?x?xWT>, %c: memref<?x?xf32>)
+func.func @matmul_transposed_aSUFFIX(%a: memref<?x?xf32>, %b: memref<?x?xWT>, %c: memref<?x?xf32>)
     attributes {llvm.emit_c_interface} {
+  FILL
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
                                  affine_map<(m, n, k) -> (k, n)>,
                                  affine_map<(m, n, k) -> (m, n)>]
@@ -77,12 +83,13 @@ func.func @matmul_transposed_a(%a: memref<?x?xf32>, %b: memref<?x?xWT>, %c: memr
       outs(%c : memref<?x?xf32>)
   return
 }
-func.func @matmul(%a: memref<?x?xf32>, %w: memref<?x?xWT>, %c: memref<?x?xf32>,
+func.func @matmulSUFFIX(%a: memref<?x?xf32>, %w: memref<?x?xWT>, %c: memref<?x?xf32>,
                   %k: index) attributes {llvm.emit_c_interface} {
   %c0 = arith.constant 0 : index
   %n = memref.dim %w, %c0 : memref<?x?xWT>
   %view = memref.subview %w[0, 0] [%n, %k] [1, 1]
       : memref<?x?xWT> to memref<?x?xWT, strided<[?, 1]>>
+  FILL
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
                                  affine_map<(m, n, k) -> (n, k)>,
                                  affine_map<(m, n, k) -> (m, n)>]
@@ -91,11 +98,20 @@ func.func @matmul(%a: memref<?x?xf32>, %w: memref<?x?xWT>, %c: memref<?x?xf32>,
   return
 }
 )";
-  const char *type = bf16 ? "bf16" : "f32";
-  for (size_t at = text.find("WT"); at != std::string::npos;
-       at = text.find("WT", at))
-    text.replace(at, 2, type);
-  return text;
+  auto replaceAll = [](std::string text, const std::string &from,
+                       const std::string &to) {
+    for (size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+    return text;
+  };
+  std::string accumulating =
+      replaceAll(replaceAll(functions, "SUFFIX", ""), "FILL", "");
+  std::string zeroFilled =
+      replaceAll(replaceAll(functions, "SUFFIX", "_zero_filled"), "FILL",
+                 "%zero = arith.constant 0.0 : f32\n"
+                 "  linalg.fill ins(%zero : f32) outs(%c : memref<?x?xf32>)");
+  return replaceAll(accumulating + zeroFilled, "WT", bf16 ? "bf16" : "f32");
 }
 
 template <typename T>
@@ -200,42 +216,26 @@ TEST_P(MatmulKernelTest, MatchesReference) {
     if (bf16)
       w[i] = fromBf16(wBf16[i]); // the reference sees the stored weights
   }
-  std::vector<double> expected(c.size()), bound(c.size());
+  // expected: C + A W^T; fromZero: A W^T (the zero-filled functions).
+  std::vector<double> expected(c.size()), fromZero(c.size()), bound(c.size());
   for (int64_t i = 0; i < shape.m; ++i)
     for (int64_t j = 0; j < shape.n; ++j) {
-      double sum = c[i * shape.n + j], magnitude = std::fabs(sum);
+      double sum = 0, magnitude = std::fabs(c[i * shape.n + j]);
       for (int64_t k = 0; k < shape.k; ++k) {
         // Every layout multiplies the same logical A[i, k] and W[j, k].
         double product = double(a[i * shape.k + k]) * w[j * shape.stride + k];
         sum += product;
         magnitude += std::fabs(product);
       }
-      expected[i * shape.n + j] = sum;
+      fromZero[i * shape.n + j] = sum;
+      expected[i * shape.n + j] = sum + c[i * shape.n + j];
       bound[i * shape.n + j] = (shape.k + 1) * std::ldexp(magnitude, -24);
     }
 
-  auto cRef = descriptor(c, shape.m, shape.n);
-  if (layout == Layout::TransposedB) {
-    auto aRef = descriptor(a, shape.m, shape.k);
-    void *function = module->lookup("matmul");
-    ASSERT_NE(function, nullptr);
-    if (bf16) {
-      auto wRef = descriptor(wBf16, shape.n, shape.stride);
-      reinterpret_cast<void (*)(StridedMemRefType<float, 2> *,
-                                StridedMemRefType<uint16_t, 2> *,
-                                StridedMemRefType<float, 2> *, int64_t)>(
-          function)(&aRef, &wRef, &cRef, shape.k);
-    } else {
-      auto wRef = descriptor(w, shape.n, shape.stride);
-      reinterpret_cast<void (*)(StridedMemRefType<float, 2> *,
-                                StridedMemRefType<float, 2> *,
-                                StridedMemRefType<float, 2> *, int64_t)>(
-          function)(&aRef, &wRef, &cRef, shape.k);
-    }
-  } else {
-    // B[k, n] = W[n, k]; A^T stored [K, M] for the transposed-A layout.
-    std::vector<float> aT(a.size()), b(w.size());
-    std::vector<uint16_t> bBf16(w.size());
+  // B[k, n] = W[n, k]; A^T stored [K, M] for the transposed-A layout.
+  std::vector<float> aT(a.size()), b(w.size());
+  std::vector<uint16_t> bBf16(w.size());
+  if (layout != Layout::TransposedB) {
     for (int64_t i = 0; i < shape.m; ++i)
       for (int64_t k = 0; k < shape.k; ++k)
         aT[k * shape.m + i] = a[i * shape.k + k];
@@ -244,11 +244,35 @@ TEST_P(MatmulKernelTest, MatchesReference) {
         b[k * shape.n + j] = w[j * shape.k + k];
         bBf16[k * shape.n + j] = wBf16[j * shape.k + k];
       }
+  }
+  // Runs the layout's function (zero-filled or not) on `cData`.
+  auto run = [&](bool zeroFilled, std::vector<float> &cData) {
+    auto cRef = descriptor(cData, shape.m, shape.n);
+    std::string suffix = zeroFilled ? "_zero_filled" : "";
+    if (layout == Layout::TransposedB) {
+      auto aRef = descriptor(a, shape.m, shape.k);
+      void *function = module->lookup("matmul" + suffix);
+      ASSERT_NE(function, nullptr);
+      if (bf16) {
+        auto wRef = descriptor(wBf16, shape.n, shape.stride);
+        reinterpret_cast<void (*)(StridedMemRefType<float, 2> *,
+                                  StridedMemRefType<uint16_t, 2> *,
+                                  StridedMemRefType<float, 2> *, int64_t)>(
+            function)(&aRef, &wRef, &cRef, shape.k);
+      } else {
+        auto wRef = descriptor(w, shape.n, shape.stride);
+        reinterpret_cast<void (*)(StridedMemRefType<float, 2> *,
+                                  StridedMemRefType<float, 2> *,
+                                  StridedMemRefType<float, 2> *, int64_t)>(
+            function)(&aRef, &wRef, &cRef, shape.k);
+      }
+      return;
+    }
     bool transposedA = layout == Layout::TransposedA;
     auto aRef = transposedA ? descriptor(aT, shape.k, shape.m)
                             : descriptor(a, shape.m, shape.k);
-    void *function =
-        module->lookup(transposedA ? "matmul_transposed_a" : "matmul_plain");
+    void *function = module->lookup(
+        (transposedA ? "matmul_transposed_a" : "matmul_plain") + suffix);
     ASSERT_NE(function, nullptr);
     if (bf16) {
       auto bRef = descriptor(bBf16, shape.k, shape.n);
@@ -261,18 +285,26 @@ TEST_P(MatmulKernelTest, MatchesReference) {
           StridedMemRefType<float, 2> *, StridedMemRefType<float, 2> *,
           StridedMemRefType<float, 2> *)>(function)(&aRef, &bRef, &cRef);
     }
-  }
-  int failures = 0;
-  for (int64_t i = 0; i < shape.m && failures < 5; ++i)
-    for (int64_t j = 0; j < shape.n && failures < 5; ++j) {
-      double got = c[i * shape.n + j], want = expected[i * shape.n + j];
-      if (!(std::fabs(got - want) <= bound[i * shape.n + j])) {
-        ADD_FAILURE() << "C[" << i << ", " << j << "] = " << got
-                      << ", reference " << want << " (bound "
-                      << bound[i * shape.n + j] << ")";
-        ++failures;
+  };
+  auto check = [&](const char *what, const std::vector<float> &got,
+                   const std::vector<double> &want) {
+    int failures = 0;
+    for (int64_t i = 0; i < shape.m && failures < 5; ++i)
+      for (int64_t j = 0; j < shape.n && failures < 5; ++j) {
+        size_t at = i * shape.n + j;
+        if (!(std::fabs(got[at] - want[at]) <= bound[at])) {
+          ADD_FAILURE() << what << ": C[" << i << ", " << j << "] = " << got[at]
+                        << ", reference " << want[at] << " (bound " << bound[at]
+                        << ")";
+          ++failures;
+        }
       }
-    }
+  };
+  run(false, c);
+  check("accumulating", c, expected);
+  std::vector<float> nans(c.size(), std::nanf(""));
+  run(true, nans);
+  check("zero-filled", nans, fromZero);
 }
 
 INSTANTIATE_TEST_SUITE_P(
