@@ -129,13 +129,15 @@ private:
   /// a contraction: the projections, dW = dY^T X): the fill is erased and
   /// the kernels start their accumulators at zero instead of loading C,
   /// which saves a pass over C to write the zeros and one to read them.
-  /// "Just before": the nearest earlier op with a memory effect.
+  /// "Just before": the nearest earlier op with a memory effect. Not where
+  /// C is also an input.
   bool eraseZeroFill() {
     Operation *previous = op->getPrevNode();
     while (previous && isMemoryEffectFree(previous))
       previous = previous->getPrevNode();
     auto fill = dyn_cast_or_null<linalg::FillOp>(previous);
     if (!fill || !fill.hasPureBufferSemantics() || fill.getDpsInits()[0] != c ||
+        a == c || w == c ||
         !matchPattern(fill.getDpsInputs()[0], m_AnyZeroFloat()))
       return false;
     fill->erase();

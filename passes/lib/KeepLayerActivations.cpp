@@ -127,10 +127,9 @@ void eraseDeadOps(Block &body) {
       op->erase();
 }
 
-/// F' and B' for one (F, B) pair, and how many values F' keeps.
+/// F' and B' for one (F, B) pair.
 struct KeptPair {
   func::FuncOp forward, backward;
-  unsigned numKept = 0;
 };
 
 /// Builds F' and B', or returns an empty pair where B has no primal part
@@ -183,7 +182,7 @@ KeptPair keepActivations(func::FuncOp forward, func::FuncOp backward,
         reading.getArgument(index));
   }
   eraseDeadOps(reading.getBody().front());
-  return {keeping, reading, static_cast<unsigned>(part.tape.size())};
+  return {keeping, reading};
 }
 
 /// A forward call and a later call in the same block whose leading
