@@ -31,7 +31,8 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 
 /// Everything else becomes loops; parallel dimensions but the innermost
 /// become OpenMP worksharing loops over the cores (the packed kernels' with
-/// a guided schedule); reduction loops carry their accumulator. Without the
+/// a guided schedule), one team per stretch of loops, barriers only where a
+/// loop needs one; reduction loops carry their accumulator. Without the
 /// canonicalization, scf-to-cf leaves a multi-block memref.alloca_scope
 /// behind.
 void addParallelLoops(OpPassManager &pm) {
@@ -41,6 +42,7 @@ void addParallelLoops(OpPassManager &pm) {
   matc::addUpstreamPasses(pm, "convert-scf-to-openmp,"
                               "canonicalize");
   pm.addPass(matc::cpu::createScheduleLoops());
+  pm.addPass(matc::cpu::createMergeParallelRegions());
 }
 
 void addLowerToLlvm(OpPassManager &pm) {

@@ -206,6 +206,29 @@ def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
   let dependentDialects = ["::mlir::omp::OpenMPDialect"];
 }
 
+def MergeParallelRegions : Pass<"matc-cpu-merge-parallel-regions"> {
+  let summary = "One OpenMP region per stretch of worksharing loops; barriers only where a loop needs one";
+  let description = [{
+    Runs after convert-scf-to-openmp, which gives every parallel loop nest
+    an `omp.parallel` of its own (a fork, the loop's barrier, a join).
+    1. An `scf.if` without results whose branches hold only memory-effect
+       free ops and `omp.parallel` ops moves into one `omp.parallel`, its
+       branches' regions inlined (every thread takes the same branch).
+    2. `omp.parallel` ops of one block separated only by memory-effect free
+       ops, `memref.alloc`, `memref.alloca` and `memref.dealloc` become one:
+       the ops in between move before it, the deallocations after it.
+    3. A top-level `omp.wsloop` of a region gets `nowait` when it is the
+       region's last (the join is a barrier) or when the next loop, and
+       every loop since the last barrier, touch none of the buffers it
+       writes and write none it reads. Buffers are compared by allocation:
+       distinct `memref.alloc`s and an allocation against a function
+       argument never alias; two function arguments may; an access that
+       cannot be traced to one of them conflicts with everything.
+    Regions with clauses (reductions, private values) are left alone.
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 def VectorizeTransposes : Pass<"matc-cpu-vectorize-transposes"> {
   let summary = "Elementwise ops that transpose their innermost dimension, in register tiles";
   let description = [{
