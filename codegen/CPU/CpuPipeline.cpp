@@ -31,8 +31,10 @@ void addKernels(OpPassManager &pm, const matc::cpu::KernelConfig &config) {
 
 /// Everything else becomes loops; parallel dimensions but the innermost
 /// become OpenMP worksharing loops over the cores (the packed kernels' with
-/// a guided schedule), one team per stretch of loops, barriers only where a
-/// loop needs one; reduction loops carry their accumulator. Without the
+/// a dynamic schedule), one team per stretch of loops, barriers only where a
+/// loop needs one, each thread's iterations computed by the generated code
+/// rather than asked of libomp; reduction loops carry their accumulator.
+/// Without the
 /// canonicalization, scf-to-cf leaves a multi-block memref.alloca_scope
 /// behind.
 void addParallelLoops(OpPassManager &pm) {
@@ -43,6 +45,7 @@ void addParallelLoops(OpPassManager &pm) {
                               "canonicalize");
   pm.addPass(matc::cpu::createScheduleLoops());
   pm.addPass(matc::cpu::createMergeParallelRegions());
+  pm.addPass(matc::cpu::createShareIterations());
 }
 
 void addLowerToLlvm(OpPassManager &pm) {

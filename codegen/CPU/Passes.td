@@ -195,15 +195,51 @@ def ScheduleLoops : Pass<"matc-cpu-schedule-loops"> {
     fixed share per thread), `dynamic` (iterations handed out as threads
     ask, so a core that runs faster at the moment takes more and neither
     waits long at the closing barrier) or `guided` (dynamic, with shares
-    that shrink as the loop runs out). Other loops, and loops that already
-    have a schedule, are left alone: a dynamic schedule costs a handshake
-    per loop, which the many short loops of a decode step would pay.
+    that shrink as the loop runs out). The default is `dynamic`, which
+    matc-cpu-share-iterations turns into a counter in the generated code
+    (one atomic add per panel). Other loops, and loops that already have a
+    schedule, are left alone: a dynamic schedule costs a handshake per
+    loop, which the many short loops of a decode step would pay.
   }];
   let options = [
-    Option<"schedule", "schedule", "std::string", /*default=*/"\"guided\"",
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"dynamic\"",
            "static, dynamic or guided">,
   ];
   let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
+def ShareIterations : Pass<"matc-cpu-share-iterations", "::mlir::ModuleOp"> {
+  let summary = "Share out OpenMP worksharing loops' iterations in the generated code instead of libomp's calls";
+  let description = [{
+    Runs after matc-cpu-merge-parallel-regions, on `omp.wsloop` ops inside
+    an `omp.parallel` with no clause but `nowait` and a schedule kind:
+    - static (no schedule clause): an `scf.for` over the calling thread's
+      share, balanced as libomp's `static` (with T iterations on N threads,
+      the first T mod N threads run one more), from `omp_get_thread_num`
+      and `omp_get_num_threads`, called once at the top of the region;
+    - `schedule(dynamic)` without a chunk size, unless inside a loop of the
+      region: an `scf.while` taking one iteration at a time from a counter
+      (one atomic add each), a stack slot of the function zeroed before the
+      region.
+    Collapsed nests are shared over their linear index; a
+    `memref.alloca_scope` at the top of a loop's body becomes its body
+    between `llvm.intr.stacksave` and `llvm.intr.stackrestore` (its
+    lowering would split the new loop's block). An `omp.barrier`
+    follows each loop unless it had `nowait`. This replaces the OpenMP
+    lowering's `__kmpc_for_static_init` and `__kmpc_dispatch_next` calls,
+    which Debian's libomp (built with its debug tracing) slows with string
+    formatting on every call. Loops with other clauses (a chunk size,
+    guided, reductions, private values, ordered, linear), an inclusive
+    bound, or outside a parallel region are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::omp::OpenMPDialect",
+    "::mlir::scf::SCFDialect"
+  ];
 }
 
 def MergeParallelRegions : Pass<"matc-cpu-merge-parallel-regions"> {

@@ -7,7 +7,9 @@
 // the thread that finishes first spins at the loop's closing barrier until
 // the other is done: libomp's spin was 7% of a 270M XL prefill on a 2-core
 // Zen 3, 12% of S's. With `guided` (shares handed out as threads ask, large
-// first, then smaller) it was 2% and 4%.
+// first, then smaller) it was 2% and 4%. The default is now `dynamic` (one
+// iteration at a time), which matc-cpu-share-iterations hands out from a
+// counter in the generated code, with no libomp call per iteration.
 //
 // Only the loops of the packed kernels (the prefill projections and the
 // backward's column contractions; matc-vectorize-matmuls marks their panel

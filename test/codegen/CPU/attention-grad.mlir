@@ -1,6 +1,9 @@
 // The CPU back end compiles what the middle makes of the attention backward:
 // the output is the LLVM dialect alone, the reductions over positions and
-// heads run as OpenMP worksharing loops, and the exp is a polynomial.
+// heads run in one OpenMP team, their iterations shared out by the
+// generated code (matc-cpu-share-iterations: static shares by thread
+// number, the packed kernels' panels from a counter), and the exp is a
+// polynomial.
 // (test/unit/codegen/AttentionGradTest.cpp runs it against a reference.)
 // RUN: matc-opt %s --matc-to-linalg --matc-cpu-backend -o %t.mlir
 // RUN: FileCheck %s < %t.mlir
@@ -8,7 +11,12 @@
 // RUN: mlir-translate --mlir-to-llvmir %t.mlir -o /dev/null
 
 // CHECK: llvm.func @attention_grad(
-// CHECK: omp.wsloop
+// CHECK: omp.parallel
+// CHECK-DAG: llvm.call @omp_get_thread_num()
+// CHECK-DAG: llvm.call @omp_get_num_threads()
+// CHECK-DAG: llvm.atomicrmw add
+// CHECK-DAG: omp.barrier
+// CHECK-NOT: omp.wsloop
 func.func @attention_grad(%q: tensor<?x4x8xf32>, %k: tensor<?x2x8xf32>, %v: tensor<2x8x?xf32>,
                           %do: tensor<?x4x8xf32>, %start: index)
     -> (tensor<?x4x8xf32>, tensor<?x2x8xf32>, tensor<2x8x?xf32>) {

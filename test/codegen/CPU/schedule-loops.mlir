@@ -1,5 +1,5 @@
 // RUN: matc-opt %s -split-input-file --matc-cpu-schedule-loops | FileCheck %s
-// RUN: matc-opt %s -split-input-file --matc-cpu-schedule-loops="schedule=dynamic" | FileCheck %s --check-prefix=DYNAMIC
+// RUN: matc-opt %s -split-input-file --matc-cpu-schedule-loops="schedule=guided" | FileCheck %s --check-prefix=GUIDED
 // RUN: not matc-opt %s -split-input-file --matc-cpu-schedule-loops="schedule=fastest" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // BAD: matc-cpu-schedule-loops: schedule must be static, dynamic or guided, got 'fastest'
@@ -7,11 +7,11 @@
 // A packed kernel's loop (its panel buffer marked matc.packed_panel) gets
 // the schedule; the IR round-trips through the printer with it.
 // CHECK-LABEL: func.func @packed_kernel_loop
-// CHECK: omp.wsloop schedule(guided) {
+// CHECK: omp.wsloop schedule(dynamic) {
 // CHECK-NEXT: omp.loop_nest
 // CHECK: vector.fma
-// DYNAMIC-LABEL: func.func @packed_kernel_loop
-// DYNAMIC: omp.wsloop schedule(dynamic) {
+// GUIDED-LABEL: func.func @packed_kernel_loop
+// GUIDED: omp.wsloop schedule(guided) {
 func.func @packed_kernel_loop(%m: memref<?x8xf32>, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -37,8 +37,8 @@ func.func @packed_kernel_loop(%m: memref<?x8xf32>, %n: index) {
 // decode, attention).
 // CHECK-LABEL: func.func @other_loops
 // CHECK-NOT: schedule
-// DYNAMIC-LABEL: func.func @other_loops
-// DYNAMIC-NOT: schedule
+// GUIDED-LABEL: func.func @other_loops
+// GUIDED-NOT: schedule
 func.func @other_loops(%m: memref<?xf32>, %v8: memref<?x8xf32>, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -69,8 +69,8 @@ func.func @other_loops(%m: memref<?xf32>, %v8: memref<?x8xf32>, %n: index) {
 // A schedule that is already there is kept.
 // CHECK-LABEL: func.func @scheduled_loop
 // CHECK: omp.wsloop schedule(static) {
-// DYNAMIC-LABEL: func.func @scheduled_loop
-// DYNAMIC: omp.wsloop schedule(static) {
+// GUIDED-LABEL: func.func @scheduled_loop
+// GUIDED: omp.wsloop schedule(static) {
 func.func @scheduled_loop(%m: memref<?x8xf32>, %n: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
