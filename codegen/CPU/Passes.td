@@ -215,8 +215,10 @@ def ShareIterations : Pass<"matc-cpu-share-iterations", "::mlir::ModuleOp"> {
     an `omp.parallel` with no clause but `nowait` and a schedule kind:
     - static (no schedule clause): an `scf.for` over the calling thread's
       share, balanced as libomp's `static` (with T iterations on N threads,
-      the first T mod N threads run one more), from `omp_get_thread_num`
-      and `omp_get_num_threads`, called once at the top of the region;
+      the first T mod N threads run one more), from libomp's
+      `__kmpc_bound_thread_num` and `__kmpc_bound_num_threads`, called
+      once at the top of the region (names only libomp defines, unlike
+      `omp_get_thread_num`, which a JIT could bind to GNU libgomp);
     - `schedule(dynamic)` without a chunk size, unless inside a loop of the
       region: an `scf.while` taking one iteration at a time from a counter
       (one atomic add each), a stack slot of the function zeroed before the

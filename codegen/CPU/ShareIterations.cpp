@@ -12,12 +12,17 @@
 //
 // This pass shares out the iterations in the generated code instead:
 //   - a static loop (no schedule clause) becomes an `scf.for` over the
-//     calling thread's share, from the thread number and team size
-//     (`omp_get_thread_num`, `omp_get_num_threads`: a thread-local read
-//     each, asked once at the top of the region). Shares are balanced as
-//     libomp's `static` is: with T iterations on N threads, the first
-//     T mod N threads run T/N + 1 of them and the others T/N, in thread
-//     order;
+//     calling thread's share, from the thread number and team size, asked
+//     once at the top of the region. Shares are balanced as libomp's
+//     `static` is: with T iterations on N threads, the first T mod N
+//     threads run T/N + 1 of them and the others T/N, in thread order.
+//     The queries are libomp's `__kmpc_bound_thread_num` and
+//     `__kmpc_bound_num_threads` (a thread-local read each), not
+//     `omp_get_thread_num` and `omp_get_num_threads`, which GNU libgomp
+//     defines too: a linked binary binds libomp's versioned symbols, but
+//     a JIT resolving names in a process that loaded libgomp first (as
+//     PyTorch does) could bind libgomp's, which would answer 0 and 1
+//     inside libomp's teams;
 //   - a dynamic loop (`schedule(dynamic)` without a chunk size: the packed
 //     kernels', one panel over every row per iteration) becomes an
 //     `scf.while` that takes the next iteration from a counter shared by
@@ -56,8 +61,8 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kThreadNum = "omp_get_thread_num";
-constexpr llvm::StringLiteral kNumThreads = "omp_get_num_threads";
+constexpr llvm::StringLiteral kThreadNum = "__kmpc_bound_thread_num";
+constexpr llvm::StringLiteral kNumThreads = "__kmpc_bound_num_threads";
 
 enum class Sharing { Static, Dynamic };
 
@@ -96,12 +101,16 @@ omp::LoopNestOp nestOf(omp::WsloopOp loop) {
   return cast<omp::LoopNestOp>(loop.getRegion().front().front());
 }
 
-/// Declares `name` : () -> i32 in `module` if it is not there yet.
+/// Declares `name` : (!llvm.ptr) -> i32 in `module` if it is not there
+/// yet. The pointer is libomp's source location (`ident_t *`), which these
+/// queries do not read.
 void declareQuery(ModuleOp module, StringRef name) {
   if (module.lookupSymbol(name))
     return;
   OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
-  auto type = builder.getFunctionType({}, {builder.getI32Type()});
+  auto type = builder.getFunctionType(
+      {LLVM::LLVMPointerType::get(builder.getContext())},
+      {builder.getI32Type()});
   auto decl = func::FuncOp::create(builder, module.getLoc(), name, type);
   decl.setPrivate();
 }
@@ -118,8 +127,10 @@ Team teamOf(omp::ParallelOp region, llvm::DenseMap<Operation *, Team> &teams) {
     return it->second;
   OpBuilder b = OpBuilder::atBlockBegin(&region.getRegion().front());
   Location loc = region.getLoc();
+  Value noLocation =
+      LLVM::ZeroOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()));
   auto ask = [&](StringRef name) -> Value {
-    Value n = func::CallOp::create(b, loc, name, b.getI32Type(), ValueRange{})
+    Value n = func::CallOp::create(b, loc, name, b.getI32Type(), noLocation)
                   .getResult(0);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), n);
   };

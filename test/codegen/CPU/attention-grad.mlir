@@ -12,8 +12,8 @@
 
 // CHECK: llvm.func @attention_grad(
 // CHECK: omp.parallel
-// CHECK-DAG: llvm.call @omp_get_thread_num()
-// CHECK-DAG: llvm.call @omp_get_num_threads()
+// CHECK-DAG: llvm.call @__kmpc_bound_thread_num(
+// CHECK-DAG: llvm.call @__kmpc_bound_num_threads(
 // CHECK-DAG: llvm.atomicrmw add
 // CHECK-DAG: omp.barrier
 // CHECK-NOT: omp.wsloop

@@ -9,14 +9,15 @@
 // iterations on N threads, begin = t * (T / N) + min(t, T mod N) and one
 // more iteration for t < T mod N. The loop iterates the induction variable
 // itself (lower bound + share * step). Without `nowait` a barrier follows.
-// CHECK-DAG: func.func private @omp_get_thread_num() -> i32
-// CHECK-DAG: func.func private @omp_get_num_threads() -> i32
+// CHECK-DAG: func.func private @__kmpc_bound_thread_num(!llvm.ptr) -> i32
+// CHECK-DAG: func.func private @__kmpc_bound_num_threads(!llvm.ptr) -> i32
 // CHECK-LABEL: func.func @one_loop_keeps_its_barrier
 // CHECK-SAME: (%[[X:.*]]: memref<?xf32>, %[[LO:.*]]: index, %[[HI:.*]]: index, %[[STEP:.*]]: index)
 // CHECK: omp.parallel {
-// CHECK-NEXT: %[[T32:.*]] = func.call @omp_get_thread_num() : () -> i32
+// CHECK-NEXT: %[[NOLOC:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK-NEXT: %[[T32:.*]] = func.call @__kmpc_bound_thread_num(%[[NOLOC]]) : (!llvm.ptr) -> i32
 // CHECK-NEXT: %[[T:.*]] = arith.index_cast %[[T32]] : i32 to index
-// CHECK-NEXT: %[[N32:.*]] = func.call @omp_get_num_threads() : () -> i32
+// CHECK-NEXT: %[[N32:.*]] = func.call @__kmpc_bound_num_threads(%[[NOLOC]]) : (!llvm.ptr) -> i32
 // CHECK-NEXT: %[[N:.*]] = arith.index_cast %[[N32]] : i32 to index
 // CHECK: %[[SPAN:.*]] = arith.subi %[[HI]], %[[LO]]
 // CHECK: %[[POS:.*]] = arith.maxsi %[[SPAN]]
@@ -61,8 +62,8 @@ func.func @one_loop_keeps_its_barrier(%x: memref<?xf32>, %lo: index, %hi: index,
 // loops get no barrier; two loops in one region ask for the team once.
 // CHECK-LABEL: func.func @collapsed_nest_and_nowait
 // CHECK: omp.parallel {
-// CHECK-COUNT-2: func.call @omp_
-// CHECK-NOT: func.call @omp_
+// CHECK-COUNT-2: func.call @__kmpc_bound_
+// CHECK-NOT: func.call @__kmpc_bound_
 // CHECK: scf.for %[[L:.*]] = %{{.*}} to %{{.*}} step %c1{{.*}} {
 // CHECK-NEXT: %[[JI:.*]] = arith.remui %[[L]], %[[TRIPJ:.*]] : index
 // CHECK-NEXT: %[[REST:.*]] = arith.divui %[[L]], %[[TRIPJ]] : index
@@ -107,7 +108,8 @@ func.func @collapsed_nest_and_nowait(%x: memref<?x?xf32>, %m: index, %n: index) 
 // for at the top of the region.
 // CHECK-LABEL: func.func @nested_in_control_flow
 // CHECK: omp.parallel {
-// CHECK-NEXT: %[[T32:.*]] = func.call @omp_get_thread_num()
+// CHECK-NEXT: llvm.mlir.zero
+// CHECK-NEXT: %[[T32:.*]] = func.call @__kmpc_bound_thread_num(
 // CHECK-NEXT: %[[T:.*]] = arith.index_cast %[[T32]]
 // CHECK: scf.if
 // CHECK: arith.minui %[[T]]
@@ -191,7 +193,7 @@ func.func @dynamic_loop(%x: memref<?x?xf32>, %m: index, %n: index) {
 // more than once in its region (its counter would need a reset), a
 // reduction, an inclusive bound, and a loop outside a parallel region. A
 // module with no static loop to share gets no declarations.
-// CHECK-NOT: omp_get_thread_num
+// CHECK-NOT: __kmpc_bound
 // CHECK-LABEL: func.func @left_alone
 // CHECK: omp.wsloop schedule(guided)
 // CHECK: omp.wsloop schedule(dynamic = %c1
