@@ -139,6 +139,32 @@ template <int Rank> struct Buffer {
   StridedMemRefType<float, Rank> memref;
 };
 
+/// Sets the team size of the regions this thread starts (the JIT loaded
+/// libomp) and restores the previous one when it goes out of scope, so
+/// that later tests in the process run with the default.
+class TeamSize {
+public:
+  TeamSize() {
+    using llvm::sys::DynamicLibrary;
+    set = reinterpret_cast<void (*)(int)>(
+        DynamicLibrary::SearchForAddressOfSymbol("omp_set_num_threads"));
+    auto get = reinterpret_cast<int (*)()>(
+        DynamicLibrary::SearchForAddressOfSymbol("omp_get_max_threads"));
+    if (set && get)
+      previous = get();
+  }
+  ~TeamSize() {
+    if (found())
+      set(previous);
+  }
+  bool found() const { return set && previous > 0; }
+  void operator()(int threads) const { set(threads); }
+
+private:
+  void (*set)(int) = nullptr;
+  int previous = 0;
+};
+
 class ShareIterationsTest : public ::testing::TestWithParam<Case> {
 protected:
   static void SetUpTestSuite() {
@@ -159,12 +185,9 @@ TEST_P(ShareIterationsTest, EachIterationRunsOnceInBalancedShares) {
   const Case &c = GetParam();
   const Nest &n = c.nest;
   ASSERT_NE(module, nullptr);
-  // The JIT loaded libomp; the team of every region is this many threads.
-  auto setThreads = reinterpret_cast<void (*)(int)>(
-      llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
-          "omp_set_num_threads"));
-  ASSERT_NE(setThreads, nullptr);
-  setThreads(c.threads);
+  TeamSize teamSize;
+  ASSERT_TRUE(teamSize.found());
+  teamSize(c.threads);
 
   // The outer iterations in order, as (row of the buffer, column).
   const int64_t rows = n.hi0 + 4, columns = n.twoLoops ? n.hi1 + 3 : 1;
@@ -257,22 +280,20 @@ INSTANTIATE_TEST_SUITE_P(Nests, ShareIterationsTest,
 /// packed kernel's panel buffer get `schedule(dynamic)` from
 /// matc-cpu-schedule-loops; their bodies allocate it in an alloca scope,
 /// which becomes a stack save and restore): every iteration of each runs
-/// once, for team sizes below and above the trip
-/// counts, run twice in a row (the counters start from zero each call).
+/// once, for team sizes below and above the trip counts, run twice in a
+/// row (the counters start from zero each call).
 TEST(ShareIterationsDynamicTest, EachIterationRunsOnce) {
   std::string error;
   auto module = JitModule::compile(kModule, error);
   ASSERT_TRUE(module) << error;
-  auto setThreads = reinterpret_cast<void (*)(int)>(
-      llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(
-          "omp_set_num_threads"));
-  ASSERT_NE(setThreads, nullptr);
+  TeamSize teamSize;
+  ASSERT_TRUE(teamSize.found());
   auto run = reinterpret_cast<void (*)(StridedMemRefType<float, 2> *, int64_t)>(
       module->lookup("dynamic_loops"));
   ASSERT_NE(run, nullptr);
   for (int threads : {1, 2, 3, 5})
     for (int64_t n : {0, 1, 2, 7, 40}) {
-      setThreads(threads);
+      teamSize(threads);
       Buffer<2> counts({n + 2, 2}, 0.0f);
       run(&counts.memref, n);
       run(&counts.memref, n);
